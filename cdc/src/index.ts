@@ -1,0 +1,6 @@
+export * from './connector.ts';
+export * from './envelope.ts';
+export * from './pgoutput.ts';
+export * from './preflight.ts';
+export * from './replication.ts';
+export * from './values.ts';

@@ -1,0 +1,272 @@
+import type { ChangeEvent } from '@brisk/cdc';
+import {
+  type BackoffPolicy,
+  backoffDelay,
+  briskError,
+  type Clock,
+  DEFAULT_BACKOFF,
+  isRetriable,
+  type Logger,
+  type Metrics,
+  sleep,
+  systemClock,
+} from '@brisk/core';
+import { type ActivityChange, type DeadLetter, parseActivityEvent, type SourceTable } from './activity.ts';
+import type { StateStore, UserCommit } from './ports.ts';
+import { type Limits, plan, type UserChange, type UserState } from './state.ts';
+
+/**
+ * Applies change events to per-user state in the store, with group commit: while one batch is being written
+ * to Redis, newly submitted events queue up and go together in the next write. At a trickle every event gets
+ * its own round trip (lowest latency); under load, batches grow and round trips are amortised.
+ */
+export interface EngineOptions {
+  readonly store: StateStore;
+  readonly source: SourceTable;
+  readonly maxRowsPerUser: number;
+  readonly retentionUs: number;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly backoff?: BackoffPolicy;
+  /** Upper bound on events per write. */
+  readonly maxBatchEvents?: number;
+}
+
+interface Submission {
+  readonly events: readonly ChangeEvent[];
+  readonly checkpoint: number | null;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const MAX_CONFLICT_ROUNDS = 8;
+
+export class FeatureEngine {
+  private readonly options: EngineOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly maxBatch: number;
+  private queue: Submission[] = [];
+  private running = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger.child({ component: 'engine' });
+    this.maxBatch = options.maxBatchEvents ?? 20_000;
+  }
+
+  /**
+   * Resolves once the events' effects are durable in the store; rejects only with an error retrying cannot
+   * fix (retriable store errors are retried here, with backoff, for as long as it takes).
+   */
+  submit(events: readonly ChangeEvent[], checkpoint: number | null = null): Promise<void> {
+    if (this.stopped) {
+      return Promise.reject(briskError('BRISK_STORE_UNAVAILABLE', 'the feature engine is stopped'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ events, checkpoint, resolve, reject });
+      if (!this.running) this.idle = this.drain();
+    });
+  }
+
+  /** Refuses new work and finishes what is queued; a batch that keeps failing is rejected instead of retried. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        try {
+          await this.applyWithRetry(batch);
+          for (const item of batch) item.resolve();
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private takeBatch(): Submission[] {
+    let count = 0;
+    let taken = 0;
+    while (taken < this.queue.length && (taken === 0 || count + this.queue[taken]!.events.length <= this.maxBatch)) {
+      count += this.queue[taken]!.events.length;
+      taken++;
+    }
+    return this.queue.splice(0, taken);
+  }
+
+  private async applyWithRetry(batch: readonly Submission[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped && attempt > 0) throw briskError('BRISK_STORE_UNAVAILABLE', 'stopped while retrying a batch');
+      try {
+        await this.apply(batch);
+        return;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        const delay = backoffDelay(attempt, this.options.backoff ?? DEFAULT_BACKOFF);
+        this.log.warn({ err: error, retryInMs: delay, attempt }, 'store write failed; retrying the batch');
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async apply(batch: readonly Submission[]): Promise<void> {
+    const { metrics, store, source } = this.options;
+    const startedUs = this.clock.nowUs();
+    const changes: ActivityChange[] = [];
+    const deadLetters: DeadLetter[] = [];
+    let ignored = 0;
+    let checkpoint: number | null = null;
+    let events = 0;
+    for (const item of batch) {
+      if (item.checkpoint !== null) checkpoint = Math.max(checkpoint ?? 0, item.checkpoint);
+      for (const event of item.events) {
+        events++;
+        const parsed = parseActivityEvent(event, source);
+        if (parsed.ok === 'skip') ignored++;
+        else if (parsed.ok) {
+          changes.push(parsed.change);
+          if (parsed.warning) deadLetters.push(parsed.warning);
+        } else deadLetters.push(parsed.deadLetter);
+      }
+    }
+
+    let truncatedBeforeLsn: number | null = null;
+    for (const change of changes) {
+      if (change.kind === 'truncate') truncatedBeforeLsn = Math.max(truncatedBeforeLsn ?? 0, change.position.lsn);
+    }
+    const routed = await this.route(changes);
+    ignored += routed.unresolved;
+    const limits: Limits = {
+      maxRows: this.options.maxRowsPerUser,
+      retentionUs: this.options.retentionUs,
+      truncatedBeforeLsn: Math.max(store.truncatedBeforeLsn(), truncatedBeforeLsn ?? 0),
+    };
+
+    let pending = routed.perUser;
+    let states = await store.states([...pending.keys()]);
+    let applied = 0;
+    let duplicates = 0;
+    for (let round = 0; ; round++) {
+      const nowUs = this.clock.nowUs();
+      const users: UserCommit[] = [];
+      const ownerRemovals = new Map<string, string[]>();
+      for (const [userId, userChanges] of pending) {
+        const state = states.get(userId)!;
+        const planned = plan(state, userChanges, limits, nowUs);
+        if (planned === null) {
+          duplicates += userChanges.length;
+          continue;
+        }
+        users.push({ state, plan: planned });
+        const removals = [...planned.evictedLive, ...(routed.deletedRows.get(userId) ?? [])];
+        if (removals.length > 0) ownerRemovals.set(userId, removals);
+      }
+      const first = round === 0;
+      const { conflicts } = await store.commit({
+        users,
+        ownerSets: first ? routed.ownerSets : new Map(),
+        ownerRemovals,
+        deadLetters: first ? deadLetters : [],
+        truncatedBeforeLsn: first ? truncatedBeforeLsn : null,
+        checkpoint,
+      });
+      const conflicted = new Set(conflicts);
+      for (const { state, plan: committed } of users) {
+        if (conflicted.has(state.userId)) continue;
+        for (const outcome of committed.outcomes) {
+          if (outcome === 'applied') applied++;
+          else duplicates++;
+        }
+      }
+      if (conflicted.size === 0) break;
+      metrics.engineConflicts.inc(conflicted.size);
+      if (round + 1 >= MAX_CONFLICT_ROUNDS) {
+        throw briskError(
+          'BRISK_STORE_CONFLICT',
+          `${conflicted.size} user state(s) changed under every one of ${MAX_CONFLICT_ROUNDS} writes; retrying the batch`,
+        );
+      }
+      pending = new Map([...pending].filter(([userId]) => conflicted.has(userId)));
+      states = await store.freshStates([...conflicted]);
+    }
+
+    const doneUs = this.clock.nowUs();
+    for (const change of changes) metrics.commitToStore.observe(Math.max(0, doneUs - change.commitUs) / 1e6);
+    metrics.engineBatchSeconds.observe((doneUs - startedUs) / 1e6);
+    metrics.engineBatchEvents.observe(events);
+    if (applied) metrics.engineEvents.inc({ outcome: 'applied' }, applied);
+    if (duplicates) metrics.engineEvents.inc({ outcome: 'duplicate' }, duplicates);
+    if (ignored) metrics.engineEvents.inc({ outcome: 'ignored' }, ignored);
+    const rejected = deadLetters.filter((d) => d.disposition === 'rejected').length;
+    if (rejected) metrics.engineEvents.inc({ outcome: 'dead_letter' }, rejected);
+    for (const letter of deadLetters) {
+      metrics.deadLetters.inc({ code: letter.code });
+      this.log.warn({ code: letter.code, disposition: letter.disposition }, letter.message);
+    }
+  }
+
+  /**
+   * Assigns each change to the user(s) whose state it touches. A delete under REPLICA IDENTITY DEFAULT carries
+   * only the row id, and an update carries no old row, so the owner comes from the row index; an update that
+   * moves a row to another user is a delete for the old owner plus an upsert for the new one.
+   */
+  private async route(changes: readonly ActivityChange[]) {
+    const lookups = new Set<string>();
+    const born = new Set<string>();
+    for (const change of changes) {
+      if (change.kind === 'truncate') continue;
+      const needsOwner =
+        change.kind === 'delete' ? change.userId === null : !change.isNew && change.previousUserId === null;
+      if (needsOwner && !born.has(change.rowId)) lookups.add(change.rowId);
+      if (change.kind === 'upsert') born.add(change.rowId);
+    }
+    const owners = lookups.size > 0 ? await this.options.store.rowOwners([...lookups]) : new Map<string, string>();
+
+    const perUser = new Map<string, UserChange[]>();
+    const ownerSets = new Map<string, string>();
+    const deletedRows = new Map<string, string[]>();
+    let unresolved = 0;
+    const add = (userId: string, change: UserChange) => {
+      const list = perUser.get(userId);
+      if (list) list.push(change);
+      else perUser.set(userId, [change]);
+    };
+    for (const change of changes) {
+      if (change.kind === 'truncate') continue;
+      const { rowId, position, commitUs } = change;
+      if (change.kind === 'upsert') {
+        const previous = change.previousUserId ?? owners.get(rowId) ?? null;
+        if (previous !== null && previous !== change.userId) add(previous, { kind: 'delete', rowId, position, commitUs });
+        add(change.userId, { kind: 'upsert', rowId, row: change.row, position, commitUs });
+        if (change.isNew || previous !== change.userId) ownerSets.set(rowId, change.userId);
+        owners.set(rowId, change.userId);
+        continue;
+      }
+      const owner = change.userId ?? owners.get(rowId) ?? null;
+      if (owner === null) {
+        // No state holds this row (never seen, or long evicted): deleting it changes no feature.
+        unresolved++;
+        continue;
+      }
+      add(owner, { kind: 'delete', rowId, position, commitUs });
+      owners.delete(rowId);
+      ownerSets.delete(rowId);
+      const list = deletedRows.get(owner);
+      if (list) list.push(rowId);
+      else deletedRows.set(owner, [rowId]);
+    }
+    return { perUser, ownerSets, deletedRows, unresolved };
+  }
+}

@@ -1,0 +1,427 @@
+import {
+  BriskError,
+  briskError,
+  type Logger,
+  type Metrics,
+  type RedisDurability,
+} from '@brisk/core';
+import {
+  applyPlan,
+  type CommitRequest,
+  type CommitResult,
+  emptyState,
+  type StateStore,
+  type UserState,
+} from '@brisk/features';
+import { createClient, defineScript } from 'redis';
+import { decodeMeta, decodeRow, encodeMeta, encodeRow } from './codec.ts';
+import { keys, ROW_FIELD_PREFIX } from './keys.ts';
+import { L1Cache } from './l1.ts';
+
+/**
+ * Redis is the truth for feature state; L1 is a cache of it. Every write for one user is one Lua script on one
+ * key: it checks the version the plan was made from (optimistic concurrency, so any number of engines can
+ * write) and applies the row changes atomically. A commit resolves only after Redis acknowledged every
+ * command, and with `appendfsync always` Redis acknowledges after the AOF is fsynced: what the connector then
+ * confirms to PostgreSQL survives a Redis crash.
+ */
+
+const CAS_USER = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: `
+local current = redis.call('HGET', KEYS[1], 'v') or '0'
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'm', ARGV[3])
+local sets = tonumber(ARGV[5])
+local i = 6
+local last = 5 + 2 * sets
+while i <= last do
+  local upto = math.min(last, i + 999)
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, upto))
+  i = upto + 1
+end
+while i <= #ARGV do
+  local upto = math.min(#ARGV, i + 999)
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, upto))
+  i = upto + 1
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`,
+  parseCommand(parser, key: string, args: string[]) {
+    parser.pushKey(key);
+    parser.push(...args);
+  },
+  transformReply: undefined as unknown as () => number,
+});
+
+/** SET key value unless the stored number is already larger: positions only move forward. */
+const SET_MAX = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`,
+  parseCommand(parser, key: string, value: string) {
+    parser.pushKey(key);
+    parser.push(value);
+  },
+  transformReply: undefined as unknown as () => number,
+});
+
+type Client = ReturnType<typeof makeClient>;
+
+function makeClient(url: string) {
+  return createClient({
+    url,
+    scripts: { casUser: CAS_USER, setMax: SET_MAX },
+    // Fail fast while disconnected instead of queueing: the engine retries with backoff and the API answers
+    // 503 (or serves L1) rather than hanging.
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000), connectTimeout: 5_000 },
+  });
+}
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Names the checkpoint key: one Redis can serve pipelines reading different slots. */
+  readonly slot: string;
+  readonly durability: RedisDurability;
+  readonly userTtlSeconds: number;
+  readonly l1MaxBytes: number;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+export interface ChangedUser {
+  readonly userId: string;
+  readonly version: number;
+}
+
+export interface DeadLetterRecord {
+  readonly id: string;
+  readonly code: string;
+  readonly disposition: string;
+  readonly message: string;
+  readonly event: string;
+}
+
+export class RedisFeatureStore implements StateStore {
+  private readonly client: Client;
+  private readonly options: RedisStoreOptions;
+  private readonly log: Logger;
+  private readonly l1: L1Cache;
+  private truncated = 0;
+  private lastCheckpoint: number | null = null;
+  /** Set on reconnect: before the next write, check that Redis did not lose acknowledged data. */
+  private needsCheck = false;
+  private checking: Promise<void> | null = null;
+  private fatal: BriskError | null = null;
+  private readonly committedListeners = new Set<(users: readonly ChangedUser[]) => void>();
+  private readonly fatalListeners = new Set<(error: BriskError) => void>();
+  private connectedOnce = false;
+  private closed = false;
+
+  private constructor(client: Client, options: RedisStoreOptions) {
+    this.client = client;
+    this.options = options;
+    this.log = options.logger.child({ component: 'store' });
+    this.l1 = new L1Cache({ maxBytes: options.l1MaxBytes, load: (id) => this.loadUser(id), metrics: options.metrics });
+  }
+
+  static async open(options: RedisStoreOptions): Promise<RedisFeatureStore> {
+    const client = makeClient(options.url);
+    const store = new RedisFeatureStore(client, options);
+    client.on('error', (error: Error) => {
+      if (!store.closed) store.log.warn({ err: error }, 'Redis connection problem');
+    });
+    // While Redis is unreachable another process may still write to it (a partition), so cached states are
+    // dropped as soon as the connection is lost; reads then answer 503 until Redis is back.
+    client.on('reconnecting', () => store.l1.clear());
+    client.on('ready', () => {
+      if (store.connectedOnce) {
+        store.l1.clear();
+        store.needsCheck = true;
+      }
+      store.connectedOnce = true;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.destroy();
+      throw briskError('BRISK_REDIS_UNREACHABLE', `cannot connect to Redis at ${redact(options.url)}: ${messageOf(error)}`, error);
+    }
+    try {
+      await store.checkDurability();
+      await store.refreshTruncate();
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    return store;
+  }
+
+  /** The API's read: L1, else one HGETALL. */
+  get(userId: string): Promise<UserState> {
+    return this.l1.get(userId);
+  }
+
+  peek(userId: string): UserState | undefined {
+    return this.l1.peek(userId);
+  }
+
+  async states(userIds: readonly string[]): Promise<Map<string, UserState>> {
+    const states = await Promise.all(userIds.map((id) => this.l1.get(id)));
+    return new Map(states.map((state) => [state.userId, state]));
+  }
+
+  async freshStates(userIds: readonly string[]): Promise<Map<string, UserState>> {
+    const states = await Promise.all(userIds.map((id) => this.loadUser(id)));
+    return new Map(states.map((state) => [state.userId, state]));
+  }
+
+  async rowOwners(rowIds: readonly string[]): Promise<Map<string, string>> {
+    const owners = await this.redis(() => Promise.all(rowIds.map((id) => this.client.get(keys.rowOwner(id)))));
+    const found = new Map<string, string>();
+    rowIds.forEach((id, i) => {
+      const owner = owners[i];
+      if (typeof owner === 'string') found.set(id, owner);
+    });
+    return found;
+  }
+
+  truncatedBeforeLsn(): number {
+    return this.truncated;
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    await this.verified();
+    const ttl = String(this.options.userTtlSeconds);
+    const c = this.client;
+    // All commands go out on one connection in this order, so the checkpoint is applied after everything else.
+    const writes = request.users.map(({ state, plan }) => {
+      const args = [String(state.version), String(plan.version), encodeMeta(plan.newest, plan.updatedAtUs), ttl];
+      args.push(String(plan.set.size));
+      for (const [rowId, row] of plan.set) args.push(ROW_FIELD_PREFIX + rowId, encodeRow(row));
+      for (const rowId of plan.removed) args.push(ROW_FIELD_PREFIX + rowId);
+      return c.casUser(keys.user(state.userId), args);
+    });
+    const others: Promise<unknown>[] = [];
+    for (const [rowId, userId] of request.ownerSets) {
+      others.push(c.set(keys.rowOwner(rowId), userId, { EX: this.options.userTtlSeconds }));
+    }
+    for (const letter of request.deadLetters) {
+      others.push(
+        c.xAdd(
+          keys.deadLetters,
+          '*',
+          {
+            code: letter.code,
+            disposition: letter.disposition,
+            message: letter.message,
+            event: safeJson(letter.event),
+          },
+          { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } },
+        ),
+      );
+    }
+    if (request.truncatedBeforeLsn !== null) others.push(c.setMax(keys.truncate, String(request.truncatedBeforeLsn)));
+    if (request.checkpoint !== null) others.push(c.setMax(keys.checkpoint(this.options.slot), String(request.checkpoint)));
+    const [results] = await this.redis(() => Promise.all([Promise.all(writes), Promise.all(others)]));
+
+    const conflicts: string[] = [];
+    const changed: ChangedUser[] = [];
+    request.users.forEach(({ state, plan }, i) => {
+      if (results[i] !== 1) {
+        conflicts.push(state.userId);
+        this.l1.invalidate(state.userId);
+        return;
+      }
+      applyPlan(state, plan);
+      this.l1.put(state);
+      changed.push({ userId: state.userId, version: plan.version });
+    });
+    if (request.truncatedBeforeLsn !== null && request.truncatedBeforeLsn > this.truncated) {
+      this.truncated = request.truncatedBeforeLsn;
+    }
+    if (request.checkpoint !== null) this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, request.checkpoint);
+    this.afterCommit(request, changed, new Set(conflicts));
+    return { conflicts };
+  }
+
+  /** Called with the users whose new state is durable, right after each commit (in-process). */
+  onCommitted(listener: (users: readonly ChangedUser[]) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
+  /** Called when Redis turns out to have lost acknowledged writes: the pipeline must stop. */
+  onFatal(listener: (error: BriskError) => void): () => void {
+    this.fatalListeners.add(listener);
+    return () => this.fatalListeners.delete(listener);
+  }
+
+  async checkpoint(): Promise<number | null> {
+    const value = await this.redis(() => this.client.get(keys.checkpoint(this.options.slot)));
+    return value === null ? null : Number(value);
+  }
+
+  async setCheckpoint(lsn: number): Promise<void> {
+    await this.redis(() => this.client.setMax(keys.checkpoint(this.options.slot), String(lsn)));
+    this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, lsn);
+  }
+
+  async deadLetters(count = 100): Promise<DeadLetterRecord[]> {
+    const entries = await this.redis(() => this.client.xRevRange(keys.deadLetters, '+', '-', { COUNT: count }));
+    return entries.map(({ id, message }) => ({
+      id,
+      code: String(message.code ?? ''),
+      disposition: String(message.disposition ?? ''),
+      message: String(message.message ?? ''),
+      event: String(message.event ?? ''),
+    }));
+  }
+
+  isConnected(): boolean {
+    return this.client.isReady;
+  }
+
+  async ping(): Promise<void> {
+    await this.redis(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client.destroy();
+  }
+
+  private afterCommit(request: CommitRequest, changed: readonly ChangedUser[], conflicts: ReadonlySet<string>): void {
+    if (changed.length === 0) return;
+    for (const listener of this.committedListeners) listener(changed);
+    // Best effort, not awaited: a row -> user entry left behind only makes a later delete create a harmless
+    // tombstone, and subscribers (other API processes) also recover from a missed message by reading Redis.
+    const removals: string[] = [];
+    for (const [userId, rowIds] of request.ownerRemovals) {
+      if (!conflicts.has(userId)) for (const rowId of rowIds) removals.push(keys.rowOwner(rowId));
+    }
+    const housekeeping: Promise<unknown>[] = [
+      this.client.publish(keys.changes, JSON.stringify(changed.map((u) => [u.userId, u.version]))),
+    ];
+    for (const key of removals) housekeeping.push(this.client.del(key));
+    Promise.all(housekeeping).catch((error: unknown) => this.log.debug({ err: error }, 'post-commit housekeeping failed'));
+  }
+
+  private async loadUser(userId: string): Promise<UserState> {
+    const hash = await this.redis(() => this.client.hGetAll(keys.user(userId)));
+    const state = emptyState(userId);
+    const version = hash.v;
+    if (version === undefined) return state;
+    state.version = Number(version);
+    const meta = decodeMeta(hash.m);
+    state.newest = meta.newest;
+    state.updatedAtUs = meta.updatedAtUs;
+    for (const field in hash) {
+      if (!field.startsWith(ROW_FIELD_PREFIX)) continue;
+      const row = decodeRow(hash[field]!);
+      if (row === null) {
+        this.log.error({ userId, field }, 'unreadable row in Redis; ignoring it (was the key written by another tool?)');
+        continue;
+      }
+      state.rows.set(field.slice(ROW_FIELD_PREFIX.length), row);
+    }
+    return state;
+  }
+
+  private async checkDurability(): Promise<void> {
+    if (this.options.durability === 'none') return;
+    let appendonly: string | undefined;
+    let appendfsync: string | undefined;
+    try {
+      const config = await this.client.configGet(['appendonly', 'appendfsync']);
+      appendonly = config.appendonly;
+      appendfsync = config.appendfsync;
+    } catch (error) {
+      throw briskError(
+        'BRISK_REDIS_NOT_DURABLE',
+        `cannot read Redis persistence settings (${messageOf(error)}); if your provider blocks CONFIG, ` +
+          'confirm AOF with fsync always yourself and set BRISK_REDIS_DURABILITY=none.',
+        error,
+      );
+    }
+    const strict = this.options.durability === 'strict';
+    if (appendonly !== 'yes' || (strict && appendfsync !== 'always')) {
+      throw briskError(
+        'BRISK_REDIS_NOT_DURABLE',
+        `Redis runs appendonly=${appendonly}, appendfsync=${appendfsync}; BRISK_REDIS_DURABILITY=${this.options.durability} ` +
+          `needs appendonly yes${strict ? ' and appendfsync always' : ''}, or changes PostgreSQL was told are stored ` +
+          `can vanish with Redis. Run: redis-cli CONFIG SET appendonly yes${strict ? ' && redis-cli CONFIG SET appendfsync always' : ''} ` +
+          '(and put it in redis.conf), or choose a weaker BRISK_REDIS_DURABILITY knowingly.',
+      );
+    }
+  }
+
+  private async refreshTruncate(): Promise<void> {
+    const value = await this.redis(() => this.client.get(keys.truncate));
+    this.truncated = value === null ? 0 : Number(value);
+  }
+
+  /**
+   * After a reconnect, Redis may be a restarted server. If it holds an older checkpoint than this process
+   * wrote, acknowledged effects are gone and PostgreSQL will not resend them: stop rather than serve a hole.
+   */
+  private async verified(): Promise<void> {
+    if (this.fatal) throw this.fatal;
+    if (!this.needsCheck) return;
+    this.checking ??= this.verifyCheckpoint().finally(() => {
+      this.checking = null;
+    });
+    await this.checking;
+  }
+
+  private async verifyCheckpoint(): Promise<void> {
+    await this.refreshTruncate();
+    const remote = await this.checkpoint();
+    if (this.lastCheckpoint !== null && (remote === null || remote < this.lastCheckpoint)) {
+      this.fatal = briskError(
+          'BRISK_STORE_LOST_DATA',
+          `Redis came back with checkpoint ${remote ?? 'none'} but ${this.lastCheckpoint} was stored before: it lost ` +
+            'acknowledged writes (persistence off, or a different server). Restore Redis, or rebuild: stop Brisk, ' +
+            `drop the slot (SELECT pg_drop_replication_slot('${this.options.slot}');) and start again.`,
+      );
+      for (const listener of this.fatalListeners) listener(this.fatal);
+      throw this.fatal;
+    }
+    this.needsCheck = false;
+    this.log.info('Redis reconnected; L1 cleared and checkpoint verified');
+  }
+
+  private async redis<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof BriskError) throw error;
+      throw briskError('BRISK_STORE_UNAVAILABLE', `Redis: ${messageOf(error)}`, error);
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return String(value);
+  }
+}
+
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
