@@ -44,7 +44,14 @@ export interface ChangeSink {
   write(batch: TransactionBatch): Promise<void>;
 }
 
-export type ConnectorState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopping' | 'stopped' | 'failed';
+export type ConnectorState =
+  | 'idle'
+  | 'connecting'
+  | 'streaming'
+  | 'backoff'
+  | 'stopping'
+  | 'stopped'
+  | 'failed';
 
 /** Every state lists where it may go; `satisfies` makes a forgotten state a compile error. */
 const TRANSITIONS = {
@@ -125,7 +132,11 @@ export class Connector {
     this.log = options.logger.child({ component: 'cdc' });
     this.maxInFlight = options.maxInFlightEvents ?? 50_000;
     this.maxChunk = options.maxChunkEvents ?? 5_000;
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: 2, application_name: 'brisk-connector-sql' });
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: 2,
+      application_name: 'brisk-connector-sql',
+    });
     this.pool.on('error', (error) => this.log.warn({ err: error }, 'idle PostgreSQL connection failed'));
   }
 
@@ -175,7 +186,7 @@ export class Connector {
   }
 
   /** Stops reading, lets in-flight batches finish (bounded), confirms what is durable, closes. */
-  async stop(drainTimeoutMs = 5_000): Promise<void> {
+  async stop(_drainTimeoutMs = 5_000): Promise<void> {
     if (this.stateValue === 'stopped' || this.stateValue === 'failed') return;
     if (!this.running) {
       this.transition('stopping');
@@ -319,7 +330,11 @@ export class Connector {
     switch (message.tag) {
       case 'begin':
         session.tx = {
-          context: { xid: message.xid, commitTimeUs: message.commitTimeUs, lastCommitLsn: session.lastCommitLsn },
+          context: {
+            xid: message.xid,
+            commitTimeUs: message.commitTimeUs,
+            lastCommitLsn: session.lastCommitLsn,
+          },
           changes: [],
           counts: new Map(),
         };
@@ -346,15 +361,26 @@ export class Connector {
         let change: SourceChange;
         if (message.tag === 'insert') {
           const after = rowFromTuple(relation, message.after, envelope);
-          change = { key: keyFromRow(relation, after), event: buildEvent('c', null, after, source, envelope) };
+          change = {
+            key: keyFromRow(relation, after),
+            event: buildEvent('c', null, after, source, envelope),
+          };
         } else if (message.tag === 'update') {
           const before =
-            message.before === null ? null : rowFromTuple(relation, message.before, envelope, message.beforeIsKeyOnly);
+            message.before === null
+              ? null
+              : rowFromTuple(relation, message.before, envelope, message.beforeIsKeyOnly);
           const after = rowFromTuple(relation, message.after, envelope);
-          change = { key: keyFromRow(relation, after), event: buildEvent('u', before, after, source, envelope) };
+          change = {
+            key: keyFromRow(relation, after),
+            event: buildEvent('u', before, after, source, envelope),
+          };
         } else {
           const before = rowFromTuple(relation, message.before, envelope, message.beforeIsKeyOnly);
-          change = { key: keyFromRow(relation, before), event: buildEvent('d', before, null, source, envelope) };
+          change = {
+            key: keyFromRow(relation, before),
+            event: buildEvent('d', before, null, source, envelope),
+          };
         }
         this.push(session, tx, change, `${relation.schema}.${relation.table}`);
         return;

@@ -17,7 +17,14 @@ export interface DebeziumSource {
   name: string;
   /** Commit time of the transaction, milliseconds. */
   ts_ms: number;
-  snapshot: 'true' | 'first' | 'first_in_data_collection' | 'last_in_data_collection' | 'last' | 'false' | 'incremental';
+  snapshot:
+    | 'true'
+    | 'first'
+    | 'first_in_data_collection'
+    | 'last_in_data_collection'
+    | 'last'
+    | 'false'
+    | 'incremental';
   db: string;
   /** JSON array of two stringified LSNs: [last commit LSN before this transaction, this change's LSN]. */
   sequence: string;
@@ -102,7 +109,10 @@ export function buildSource(
     ts_ms: commitMs,
     snapshot: 'false',
     db: options.database,
-    sequence: JSON.stringify([tx.lastCommitLsn === null ? null : String(tx.lastCommitLsn), lsn === null ? null : String(lsn)]),
+    sequence: JSON.stringify([
+      tx.lastCommitLsn === null ? null : String(tx.lastCommitLsn),
+      lsn === null ? null : String(lsn),
+    ]),
     ts_us: tx.commitTimeUs,
     // ts_ns exceeds 2^53: this number is approximate (±256 ns); serialisers write the exact `${ts_us}000`.
     ts_ns: tx.commitTimeUs * 1000,

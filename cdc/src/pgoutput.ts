@@ -65,13 +65,18 @@ export type PgoutputMessage =
       readonly cascade: boolean;
       readonly restartIdentity: boolean;
     }
-  | { readonly tag: 'message'; readonly transactional: boolean; readonly prefix: string; readonly content: Buffer };
+  | {
+      readonly tag: 'message';
+      readonly transactional: boolean;
+      readonly prefix: string;
+      readonly content: Buffer;
+    };
 
 const REPLICA_IDENTITY: Record<number, ReplicaIdentity> = {
-  0x64: 'default',
-  0x6e: 'nothing',
-  0x66: 'full',
-  0x69: 'index',
+  100: 'default',
+  110: 'nothing',
+  102: 'full',
+  105: 'index',
 };
 
 export class PgoutputDecoder {
@@ -163,7 +168,12 @@ export class PgoutputDecoder {
     const columns: Column[] = [];
     for (let i = 0; i < count; i++) {
       const flags = reader.uint8();
-      columns.push({ name: reader.cstring(), typeOid: reader.uint32(), typeMod: reader.int32(), isKey: (flags & 1) !== 0 });
+      columns.push({
+        name: reader.cstring(),
+        typeOid: reader.uint32(),
+        typeMod: reader.int32(),
+        isKey: (flags & 1) !== 0,
+      });
     }
     const relation: Relation = { oid, schema, table, replicaIdentity, columns };
     this.relations.set(oid, relation);
@@ -212,7 +222,8 @@ class Reader {
   /** int64 microseconds since 2000-01-01 -> microseconds since the Unix epoch (exact below 2^53). */
   timestampUs(): number {
     this.need(8);
-    const value = this.buffer.readInt32BE(this.offset) * 4_294_967_296 + this.buffer.readUInt32BE(this.offset + 4);
+    const value =
+      this.buffer.readInt32BE(this.offset) * 4_294_967_296 + this.buffer.readUInt32BE(this.offset + 4);
     this.offset += 8;
     return value + PG_EPOCH_US;
   }
@@ -231,7 +242,8 @@ class Reader {
   }
   expect(byte: number, context: string): void {
     const got = this.uint8();
-    if (got !== byte) throw protocolError(`${context}: expected 0x${byte.toString(16)}, got 0x${got.toString(16)}`);
+    if (got !== byte)
+      throw protocolError(`${context}: expected 0x${byte.toString(16)}, got 0x${got.toString(16)}`);
   }
   tuple(relation: Relation): Tuple {
     const count = this.uint16();

@@ -20,7 +20,13 @@ export interface PreflightReport {
 }
 
 /** Columns of the seed's user_activity table that the engine reads. */
-export const ACTIVITY_COLUMNS = ['id', 'user_id', 'activity_type', 'product_id', 'activity_timestamp'] as const;
+export const ACTIVITY_COLUMNS = [
+  'id',
+  'user_id',
+  'activity_type',
+  'product_id',
+  'activity_timestamp',
+] as const;
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -55,7 +61,10 @@ export async function preflight(db: Queryable, spec: SourceSpec, log?: Logger): 
     );
   }
   if (server.version < 100000) {
-    throw briskError('BRISK_PG_WAL_LEVEL', `PostgreSQL ${server.version} has no pgoutput; Brisk needs 10 or newer.`);
+    throw briskError(
+      'BRISK_PG_WAL_LEVEL',
+      `PostgreSQL ${server.version} has no pgoutput; Brisk needs 10 or newer.`,
+    );
   }
   if (!server.can_replicate) {
     throw briskError(
@@ -115,7 +124,9 @@ export async function preflight(db: Queryable, spec: SourceSpec, log?: Logger): 
       `publication '${spec.publication}' does not include ${qualified}. Run: ALTER PUBLICATION ${spec.publication} ADD TABLE ${qualified};`,
     );
   }
-  const unpublished = (['insert', 'update', 'delete', 'truncate'] as const).filter((op) => !publication[`pub${op}`]);
+  const unpublished = (['insert', 'update', 'delete', 'truncate'] as const).filter(
+    (op) => !publication[`pub${op}`],
+  );
   if (unpublished.length > 0) {
     log?.warn(
       { publication: spec.publication, unpublished },
@@ -153,7 +164,13 @@ export async function ensureSlot(db: Queryable, slot: string): Promise<SlotInfo>
       [slot],
     );
     const row = existing[0] as
-      | { plugin: string | null; slot_type: string; database: string | null; confirmed: string | null; current: string }
+      | {
+          plugin: string | null;
+          slot_type: string;
+          database: string | null;
+          confirmed: string | null;
+          current: string;
+        }
       | undefined;
     if (row) {
       if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput' || row.database !== row.current) {
@@ -167,9 +184,10 @@ export async function ensureSlot(db: Queryable, slot: string): Promise<SlotInfo>
       return { created: false, confirmedFlushLsn: row.confirmed === null ? null : parseLsn(row.confirmed) };
     }
     try {
-      const created = await db.query(`SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`, [
-        slot,
-      ]);
+      const created = await db.query(
+        `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
+        [slot],
+      );
       const lsn = (created.rows[0] as { lsn: string } | undefined)?.lsn;
       return { created: true, confirmedFlushLsn: lsn ? parseLsn(lsn) : null };
     } catch (error) {

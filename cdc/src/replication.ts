@@ -156,7 +156,11 @@ export function classify(error: unknown): BriskError {
     );
   }
   if (code === '42704') {
-    return briskError('BRISK_SLOT_MISMATCH', `${text}. The slot disappeared; restart Brisk to recreate it.`, error);
+    return briskError(
+      'BRISK_SLOT_MISMATCH',
+      `${text}. The slot disappeared; restart Brisk to recreate it.`,
+      error,
+    );
   }
   if (code === '42501' || code === '28000') {
     return briskError(

@@ -37,7 +37,12 @@ const OID = {
 
 const DAY_MS = 86_400_000;
 
-export function toDebeziumValue(raw: RawValue, typeOid: number, typeMod: number, options: ValueOptions): JsonValue {
+export function toDebeziumValue(
+  raw: RawValue,
+  typeOid: number,
+  typeMod: number,
+  options: ValueOptions,
+): JsonValue {
   if (raw === null) return null;
   if (raw === UNCHANGED_TOAST) return UNAVAILABLE_VALUE;
   switch (typeOid) {

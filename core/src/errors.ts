@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   BRISK_MAPPER_INVALID: {
     status: 500,
     retriable: false,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: names MyBatis' ${} syntax, not a template.
     summary: 'A MyBatis mapper file cannot be used (unsafe ${} substitution, unsupported tag, unknown id).',
   },
   BRISK_MAPPER_PARAM: {

@@ -74,7 +74,12 @@ export interface SourceTable {
 }
 
 export function parseActivityEvent(event: ChangeEvent, source: SourceTable): ParseResult {
-  if (event === null || typeof event !== 'object' || typeof event.source !== 'object' || event.source === null) {
+  if (
+    event === null ||
+    typeof event !== 'object' ||
+    typeof event.source !== 'object' ||
+    event.source === null
+  ) {
     return reject('BRISK_EVENT_MALFORMED', 'event has no `source` block', event);
   }
   const { op } = event;
@@ -92,7 +97,8 @@ export function parseActivityEvent(event: ChangeEvent, source: SourceTable): Par
     const before = event.before;
     if (!isRecord(before)) return reject('BRISK_EVENT_MALFORMED', 'delete event has no `before` key', event);
     const rowId = asId(before.id);
-    if (rowId === null) return reject('BRISK_EVENT_MISSING_FIELD', 'delete event has no row id (before.id)', event);
+    if (rowId === null)
+      return reject('BRISK_EVENT_MISSING_FIELD', 'delete event has no row id (before.id)', event);
     const user = before.user_id;
     const userId = typeof user === 'string' && userIdProblem(user) === null ? user : null;
     return { ok: true, change: { kind: 'delete', rowId, userId, position, commitUs }, warning: null };
@@ -102,7 +108,8 @@ export function parseActivityEvent(event: ChangeEvent, source: SourceTable): Par
     return reject('BRISK_EVENT_MALFORMED', `unknown op '${String(op)}'`, event);
   }
   const after = event.after;
-  if (!isRecord(after)) return reject('BRISK_EVENT_MALFORMED', `op '${op}' event has no \`after\` row`, event);
+  if (!isRecord(after))
+    return reject('BRISK_EVENT_MALFORMED', `op '${op}' event has no \`after\` row`, event);
   const rowId = asId(after.id);
   if (rowId === null) return reject('BRISK_EVENT_MISSING_FIELD', 'row has no id', event);
   const user = after.user_id;

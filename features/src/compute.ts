@@ -19,12 +19,17 @@ export function defaultFeatures(): FeatureVector {
   return vector;
 }
 
-function computeLast(state: UserState, definition: FeatureDefinition, truncatedBeforeLsn: number): string | null {
+function computeLast(
+  state: UserState,
+  definition: FeatureDefinition,
+  truncatedBeforeLsn: number,
+): string | null {
   let best: StoredRow | null = null;
   let value: string | null = null;
   for (const row of state.rows.values()) {
     const data = row.data;
-    if (data === null || row.lsn < truncatedBeforeLsn || !definition.activityTypes.includes(data.type)) continue;
+    if (data === null || row.lsn < truncatedBeforeLsn || !definition.activityTypes.includes(data.type))
+      continue;
     const candidate = data[definition.value];
     if (candidate === null) continue;
     if (best === null || newer(row, best)) {

@@ -13,7 +13,7 @@ import {
 } from '@brisk/core';
 import { type ActivityChange, type DeadLetter, parseActivityEvent, type SourceTable } from './activity.ts';
 import type { StateStore, UserCommit } from './ports.ts';
-import { type Limits, plan, type UserChange, type UserState } from './state.ts';
+import { type Limits, plan, type UserChange } from './state.ts';
 
 /**
  * Applies change events to per-user state in the store, with group commit: while one batch is being written
@@ -99,7 +99,10 @@ export class FeatureEngine {
   private takeBatch(): Submission[] {
     let count = 0;
     let taken = 0;
-    while (taken < this.queue.length && (taken === 0 || count + this.queue[taken]!.events.length <= this.maxBatch)) {
+    while (
+      taken < this.queue.length &&
+      (taken === 0 || count + this.queue[taken]!.events.length <= this.maxBatch)
+    ) {
       count += this.queue[taken]!.events.length;
       taken++;
     }
@@ -108,7 +111,8 @@ export class FeatureEngine {
 
   private async applyWithRetry(batch: readonly Submission[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (this.stopped && attempt > 0) throw briskError('BRISK_STORE_UNAVAILABLE', 'stopped while retrying a batch');
+      if (this.stopped && attempt > 0)
+        throw briskError('BRISK_STORE_UNAVAILABLE', 'stopped while retrying a batch');
       try {
         await this.apply(batch);
         return;
@@ -144,7 +148,8 @@ export class FeatureEngine {
 
     let truncatedBeforeLsn: number | null = null;
     for (const change of changes) {
-      if (change.kind === 'truncate') truncatedBeforeLsn = Math.max(truncatedBeforeLsn ?? 0, change.position.lsn);
+      if (change.kind === 'truncate')
+        truncatedBeforeLsn = Math.max(truncatedBeforeLsn ?? 0, change.position.lsn);
     }
     const routed = await this.route(changes);
     ignored += routed.unresolved;
@@ -232,7 +237,8 @@ export class FeatureEngine {
       if (needsOwner && !born.has(change.rowId)) lookups.add(change.rowId);
       if (change.kind === 'upsert') born.add(change.rowId);
     }
-    const owners = lookups.size > 0 ? await this.options.store.rowOwners([...lookups]) : new Map<string, string>();
+    const owners =
+      lookups.size > 0 ? await this.options.store.rowOwners([...lookups]) : new Map<string, string>();
 
     const perUser = new Map<string, UserChange[]>();
     const ownerSets = new Map<string, string>();
@@ -248,7 +254,8 @@ export class FeatureEngine {
       const { rowId, position, commitUs } = change;
       if (change.kind === 'upsert') {
         const previous = change.previousUserId ?? owners.get(rowId) ?? null;
-        if (previous !== null && previous !== change.userId) add(previous, { kind: 'delete', rowId, position, commitUs });
+        if (previous !== null && previous !== change.userId)
+          add(previous, { kind: 'delete', rowId, position, commitUs });
         add(change.userId, { kind: 'upsert', rowId, row: change.row, position, commitUs });
         if (change.isNew || previous !== change.userId) ownerSets.set(rowId, change.userId);
         owners.set(rowId, change.userId);

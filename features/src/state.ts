@@ -42,7 +42,12 @@ export type UserChange =
       readonly position: Position;
       readonly commitUs: number;
     }
-  | { readonly kind: 'delete'; readonly rowId: string; readonly position: Position; readonly commitUs: number };
+  | {
+      readonly kind: 'delete';
+      readonly rowId: string;
+      readonly position: Position;
+      readonly commitUs: number;
+    };
 
 export interface Limits {
   /** Rows (tombstones included) kept per user; the oldest by activity time go first, tombstones before rows. */
@@ -70,7 +75,12 @@ export function emptyState(userId: string): UserState {
 }
 
 /** What applying `changes` would do; null when nothing would change (all duplicates, nothing to evict). */
-export function plan(state: UserState, changes: readonly UserChange[], limits: Limits, nowUs: number): Plan | null {
+export function plan(
+  state: UserState,
+  changes: readonly UserChange[],
+  limits: Limits,
+  nowUs: number,
+): Plan | null {
   const set = new Map<string, StoredRow>();
   const current = (rowId: string): StoredRow | undefined => set.get(rowId) ?? state.rows.get(rowId);
   const outcomes: ('applied' | 'duplicate')[] = [];
@@ -115,7 +125,12 @@ export function applyPlan(state: UserState, committed: Plan): void {
   state.updatedAtUs = committed.updatedAtUs;
 }
 
-function evictions(state: UserState, pending: Map<string, StoredRow>, limits: Limits, nowUs: number): Set<string> {
+function evictions(
+  state: UserState,
+  pending: Map<string, StoredRow>,
+  limits: Limits,
+  nowUs: number,
+): Set<string> {
   const removed = new Set<string>();
   const cutoff = nowUs - limits.retentionUs;
   const merged = (): Iterable<[string, StoredRow]> => mergedRows(state.rows, pending);
@@ -140,7 +155,10 @@ function evictions(state: UserState, pending: Map<string, StoredRow>, limits: Li
   return removed;
 }
 
-function* mergedRows(base: Map<string, StoredRow>, pending: Map<string, StoredRow>): Iterable<[string, StoredRow]> {
+function* mergedRows(
+  base: Map<string, StoredRow>,
+  pending: Map<string, StoredRow>,
+): Iterable<[string, StoredRow]> {
   for (const entry of pending) yield entry;
   for (const entry of base) if (!pending.has(entry[0])) yield entry;
 }

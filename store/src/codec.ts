@@ -37,7 +37,9 @@ interface MetaJson {
 
 export function encodeMeta(newest: Freshness | null, updatedAtUs: number | null): string {
   const meta: MetaJson | { u: number | null } =
-    newest === null ? { u: updatedAtUs } : { o: newest.order, l: newest.lsn, c: newest.commitUs, u: updatedAtUs };
+    newest === null
+      ? { u: updatedAtUs }
+      : { o: newest.order, l: newest.lsn, c: newest.commitUs, u: updatedAtUs };
   return JSON.stringify(meta);
 }
 

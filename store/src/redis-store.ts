@@ -1,10 +1,4 @@
-import {
-  BriskError,
-  briskError,
-  type Logger,
-  type Metrics,
-  type RedisDurability,
-} from '@brisk/core';
+import { BriskError, briskError, type Logger, type Metrics, type RedisDurability } from '@brisk/core';
 import {
   applyPlan,
   type CommitRequest,
@@ -77,7 +71,10 @@ function makeClient(url: string) {
     // Fail fast while disconnected instead of queueing: the engine retries with backoff and the API answers
     // 503 (or serves L1) rather than hanging.
     disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000), connectTimeout: 5_000 },
+    socket: {
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000),
+      connectTimeout: 5_000,
+    },
   });
 }
 
@@ -125,7 +122,11 @@ export class RedisFeatureStore implements StateStore {
     this.client = client;
     this.options = options;
     this.log = options.logger.child({ component: 'store' });
-    this.l1 = new L1Cache({ maxBytes: options.l1MaxBytes, load: (id) => this.loadUser(id), metrics: options.metrics });
+    this.l1 = new L1Cache({
+      maxBytes: options.l1MaxBytes,
+      load: (id) => this.loadUser(id),
+      metrics: options.metrics,
+    });
   }
 
   static async open(options: RedisStoreOptions): Promise<RedisFeatureStore> {
@@ -148,7 +149,11 @@ export class RedisFeatureStore implements StateStore {
       await client.connect();
     } catch (error) {
       client.destroy();
-      throw briskError('BRISK_REDIS_UNREACHABLE', `cannot connect to Redis at ${redact(options.url)}: ${messageOf(error)}`, error);
+      throw briskError(
+        'BRISK_REDIS_UNREACHABLE',
+        `cannot connect to Redis at ${redact(options.url)}: ${messageOf(error)}`,
+        error,
+      );
     }
     try {
       await store.checkDurability();
@@ -180,7 +185,9 @@ export class RedisFeatureStore implements StateStore {
   }
 
   async rowOwners(rowIds: readonly string[]): Promise<Map<string, string>> {
-    const owners = await this.redis(() => Promise.all(rowIds.map((id) => this.client.get(keys.rowOwner(id)))));
+    const owners = await this.redis(() =>
+      Promise.all(rowIds.map((id) => this.client.get(keys.rowOwner(id)))),
+    );
     const found = new Map<string, string>();
     rowIds.forEach((id, i) => {
       const owner = owners[i];
@@ -199,7 +206,12 @@ export class RedisFeatureStore implements StateStore {
     const c = this.client;
     // All commands go out on one connection in this order, so the checkpoint is applied after everything else.
     const writes = request.users.map(({ state, plan }) => {
-      const args = [String(state.version), String(plan.version), encodeMeta(plan.newest, plan.updatedAtUs), ttl];
+      const args = [
+        String(state.version),
+        String(plan.version),
+        encodeMeta(plan.newest, plan.updatedAtUs),
+        ttl,
+      ];
       args.push(String(plan.set.size));
       for (const [rowId, row] of plan.set) args.push(ROW_FIELD_PREFIX + rowId, encodeRow(row));
       for (const rowId of plan.removed) args.push(ROW_FIELD_PREFIX + rowId);
@@ -224,8 +236,10 @@ export class RedisFeatureStore implements StateStore {
         ),
       );
     }
-    if (request.truncatedBeforeLsn !== null) others.push(c.setMax(keys.truncate, String(request.truncatedBeforeLsn)));
-    if (request.checkpoint !== null) others.push(c.setMax(keys.checkpoint(this.options.slot), String(request.checkpoint)));
+    if (request.truncatedBeforeLsn !== null)
+      others.push(c.setMax(keys.truncate, String(request.truncatedBeforeLsn)));
+    if (request.checkpoint !== null)
+      others.push(c.setMax(keys.checkpoint(this.options.slot), String(request.checkpoint)));
     const [results] = await this.redis(() => Promise.all([Promise.all(writes), Promise.all(others)]));
 
     const conflicts: string[] = [];
@@ -243,7 +257,8 @@ export class RedisFeatureStore implements StateStore {
     if (request.truncatedBeforeLsn !== null && request.truncatedBeforeLsn > this.truncated) {
       this.truncated = request.truncatedBeforeLsn;
     }
-    if (request.checkpoint !== null) this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, request.checkpoint);
+    if (request.checkpoint !== null)
+      this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, request.checkpoint);
     this.afterCommit(request, changed, new Set(conflicts));
     return { conflicts };
   }
@@ -271,7 +286,9 @@ export class RedisFeatureStore implements StateStore {
   }
 
   async deadLetters(count = 100): Promise<DeadLetterRecord[]> {
-    const entries = await this.redis(() => this.client.xRevRange(keys.deadLetters, '+', '-', { COUNT: count }));
+    const entries = await this.redis(() =>
+      this.client.xRevRange(keys.deadLetters, '+', '-', { COUNT: count }),
+    );
     return entries.map(({ id, message }) => ({
       id,
       code: String(message.code ?? ''),
@@ -294,7 +311,11 @@ export class RedisFeatureStore implements StateStore {
     this.client.destroy();
   }
 
-  private afterCommit(request: CommitRequest, changed: readonly ChangedUser[], conflicts: ReadonlySet<string>): void {
+  private afterCommit(
+    request: CommitRequest,
+    changed: readonly ChangedUser[],
+    conflicts: ReadonlySet<string>,
+  ): void {
     if (changed.length === 0) return;
     for (const listener of this.committedListeners) listener(changed);
     // Best effort, not awaited: a row -> user entry left behind only makes a later delete create a harmless
@@ -307,7 +328,9 @@ export class RedisFeatureStore implements StateStore {
       this.client.publish(keys.changes, JSON.stringify(changed.map((u) => [u.userId, u.version]))),
     ];
     for (const key of removals) housekeeping.push(this.client.del(key));
-    Promise.all(housekeeping).catch((error: unknown) => this.log.debug({ err: error }, 'post-commit housekeeping failed'));
+    Promise.all(housekeeping).catch((error: unknown) =>
+      this.log.debug({ err: error }, 'post-commit housekeeping failed'),
+    );
   }
 
   private async loadUser(userId: string): Promise<UserState> {
@@ -323,7 +346,10 @@ export class RedisFeatureStore implements StateStore {
       if (!field.startsWith(ROW_FIELD_PREFIX)) continue;
       const row = decodeRow(hash[field]!);
       if (row === null) {
-        this.log.error({ userId, field }, 'unreadable row in Redis; ignoring it (was the key written by another tool?)');
+        this.log.error(
+          { userId, field },
+          'unreadable row in Redis; ignoring it (was the key written by another tool?)',
+        );
         continue;
       }
       state.rows.set(field.slice(ROW_FIELD_PREFIX.length), row);
@@ -382,10 +408,10 @@ export class RedisFeatureStore implements StateStore {
     const remote = await this.checkpoint();
     if (this.lastCheckpoint !== null && (remote === null || remote < this.lastCheckpoint)) {
       this.fatal = briskError(
-          'BRISK_STORE_LOST_DATA',
-          `Redis came back with checkpoint ${remote ?? 'none'} but ${this.lastCheckpoint} was stored before: it lost ` +
-            'acknowledged writes (persistence off, or a different server). Restore Redis, or rebuild: stop Brisk, ' +
-            `drop the slot (SELECT pg_drop_replication_slot('${this.options.slot}');) and start again.`,
+        'BRISK_STORE_LOST_DATA',
+        `Redis came back with checkpoint ${remote ?? 'none'} but ${this.lastCheckpoint} was stored before: it lost ` +
+          'acknowledged writes (persistence off, or a different server). Restore Redis, or rebuild: stop Brisk, ' +
+          `drop the slot (SELECT pg_drop_replication_slot('${this.options.slot}');) and start again.`,
       );
       for (const listener of this.fatalListeners) listener(this.fatal);
       throw this.fatal;

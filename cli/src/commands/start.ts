@@ -86,7 +86,9 @@ export async function start(config: Config, logger: Logger): Promise<number> {
 
 async function readPrevious(dataDir: string): Promise<{ pgPort?: number; redisPort?: number } | null> {
   try {
-    const info = JSON.parse(await readFile(path.join(dataDir, 'runtime.json'), 'utf8')) as Partial<RuntimeInfo>;
+    const info = JSON.parse(
+      await readFile(path.join(dataDir, 'runtime.json'), 'utf8'),
+    ) as Partial<RuntimeInfo>;
     const port = (url: string | undefined) => (url ? Number(new URL(url).port) || undefined : undefined);
     return {
       ...(port(info.databaseUrl) ? { pgPort: port(info.databaseUrl)! } : {}),

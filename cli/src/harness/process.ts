@@ -91,7 +91,11 @@ export function spawnServer(
   return { child, exited };
 }
 
-export async function run(command: string, args: readonly string[], options: { uid?: number; gid?: number } = {}) {
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { uid?: number; gid?: number } = {},
+) {
   return exec(command, args, { ...options, maxBuffer: 10 * 1024 * 1024 });
 }
 
