@@ -44,6 +44,9 @@ export interface ChangeSink {
   write(batch: TransactionBatch): Promise<void>;
 }
 
+/** Stands in for a transaction when only a position (from a keepalive) is handed downstream. */
+const KEEPALIVE_CONTEXT: TransactionContext = { xid: 0, commitTimeUs: 0, lastCommitLsn: null };
+
 export type ConnectorState =
   | 'idle'
   | 'connecting'
@@ -100,6 +103,8 @@ interface Session {
   readonly decoder: PgoutputDecoder;
   readonly acks: AckEntry[];
   received: Lsn;
+  /** The highest position handed downstream so far. */
+  queued: Lsn;
   confirmed: Lsn;
   sentConfirmed: Lsn;
   statusScheduled: boolean;
@@ -250,31 +255,31 @@ export class Connector {
     const streamFailed = new Promise<never>((_, reject) => {
       failStream = reject;
     });
-    let session: Session | null = null;
-    const connection = await ReplicationConnection.open({
-      connectionString: this.options.connectionString,
-      slot: source.slot,
-      publication: source.publication,
-      handlers: {
-        onData: (walStart, payload) => {
-          if (!session) return;
-          try {
-            this.onMessage(session, walStart, session.decoder.decode(payload));
-          } catch (error) {
-            session.fail(error);
-          }
-        },
-        onKeepalive: (walEnd, replyRequested) => {
-          if (session) this.onKeepalive(session, walEnd, replyRequested);
-        },
-      },
-    });
+    // It may fail during the very first socket read, before the race below listens.
+    streamFailed.catch(() => {});
     const start = slot.confirmedFlushLsn ?? 0;
-    session = {
-      connection,
+    // The session exists before START_REPLICATION is sent: the first messages can arrive in the same socket
+    // read as the server's CopyBothResponse, before `start()` resolves, and none of them may be missed.
+    const session: Session = {
+      connection: new ReplicationConnection({
+        connectionString: this.options.connectionString,
+        slot: source.slot,
+        publication: source.publication,
+        handlers: {
+          onData: (walStart, payload) => {
+            try {
+              this.onMessage(session, walStart, session.decoder.decode(payload));
+            } catch (error) {
+              session.fail(error);
+            }
+          },
+          onKeepalive: (walEnd, replyRequested) => this.onKeepalive(session, walEnd, replyRequested),
+        },
+      }),
       decoder: new PgoutputDecoder(),
       acks: [],
       received: start,
+      queued: start,
       confirmed: start,
       sentConfirmed: start,
       statusScheduled: false,
@@ -284,7 +289,14 @@ export class Connector {
       paused: false,
       fail: (error) => failStream(error),
     };
+    const { connection } = session;
     this.session = session;
+    try {
+      await connection.start();
+    } catch (error) {
+      this.session = null;
+      throw error;
+    }
     this.options.metrics.slotConfirmedLsn.set(start);
     this.options.metrics.connectorStreaming.set(1);
     this.transition('streaming');
@@ -415,17 +427,17 @@ export class Connector {
     }
   }
 
-  /** Hands a batch downstream and queues its acknowledgement behind every earlier one. */
+  /**
+   * Hands a batch downstream and queues its acknowledgement behind every earlier one. Batches without changes
+   * (an empty transaction, a keepalive position) go downstream too: the store records every position before
+   * PostgreSQL is told, so its checkpoint is never behind the slot and a restart can tell a healthy Redis
+   * from one that lost data.
+   */
   private handOff(session: Session, tx: OpenTransaction, endLsn: Lsn | null): void {
     const entry: AckEntry = { lsn: endLsn, done: false };
     session.acks.push(entry);
+    if (endLsn !== null && endLsn > session.queued) session.queued = endLsn;
     const count = tx.changes.length;
-    if (count === 0) {
-      // Empty transactions (pre-15 servers send them for unrelated tables) still move the slot forward.
-      entry.done = true;
-      this.advance(session);
-      return;
-    }
     session.inFlightEvents += count;
     if (!session.paused && session.inFlightEvents >= this.maxInFlight) {
       session.paused = true;
@@ -456,9 +468,8 @@ export class Connector {
     // Between transactions, the server has sent everything committed before walEnd: once the batches already
     // handed downstream are durable, nothing before walEnd is owed. This is what lets a slot advance while the
     // captured table is idle and the rest of the database is busy.
-    if (session.tx === null) {
-      session.acks.push({ lsn: walEnd, done: true });
-      this.advance(session);
+    if (session.tx === null && walEnd > session.queued && walEnd > session.confirmed) {
+      this.handOff(session, { context: KEEPALIVE_CONTEXT, changes: [], counts: new Map() }, walEnd);
     }
     if (replyRequested) {
       session.connection.sendStatus(session.received, session.confirmed);

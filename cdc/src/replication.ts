@@ -39,72 +39,76 @@ const PUBLICATION_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export class ReplicationConnection {
   private readonly client: pg.Client;
   private readonly wire: WireConnection;
+  private readonly options: ReplicationOptions;
   private closing = false;
-  /** Settles when the stream ends: resolves after close(), rejects when the server or network ends it. */
-  readonly ended: Promise<void>;
+  private endedPromise: Promise<void> | null = null;
 
-  private constructor(client: pg.Client, ended: Promise<void>) {
-    this.client = client;
-    this.wire = (client as unknown as { connection: WireConnection }).connection;
-    this.ended = ended;
-  }
-
-  static async open(options: ReplicationOptions): Promise<ReplicationConnection> {
+  /**
+   * Creates the connection object without connecting, so callers hold it (and can pause or answer through
+   * it) before the first message can possibly arrive: messages that follow CopyBothResponse in the same socket
+   * read are delivered synchronously, before any promise continuation runs.
+   */
+  constructor(options: ReplicationOptions) {
     // Identifiers cannot be bound as parameters in replication commands; they come from validated config, and
     // are checked again here so this module is safe on its own.
     if (!SLOT_NAME.test(options.slot)) throw new TypeError(`invalid slot name '${options.slot}'`);
     if (!PUBLICATION_NAME.test(options.publication)) {
       throw new TypeError(`invalid publication name '${options.publication}'`);
     }
-    const client = new pg.Client({
+    this.options = options;
+    this.client = new pg.Client({
       connectionString: options.connectionString,
       replication: 'database',
       application_name: 'brisk-connector',
       // Text output of timestamptz in UTC with ISO layout, the one shape values.ts has a fast path for.
       options: '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3',
     } as pg.ClientConfig);
-    client.on('error', () => {
-      // Surfaced through the START_REPLICATION promise below; an unhandled 'error' would crash the process.
+    this.client.on('error', () => {
+      // Surfaced through the START_REPLICATION promise; an unhandled 'error' event would crash the process.
     });
+    this.wire = (this.client as unknown as { connection: WireConnection }).connection;
+  }
+
+  /** Settles when the stream ends: resolves after close(), rejects when the server or network ends it. */
+  get ended(): Promise<void> {
+    return this.endedPromise ?? Promise.resolve();
+  }
+
+  /** Connects and starts streaming; resolves once the server has switched to CopyBoth mode. */
+  async start(): Promise<void> {
+    const { handlers, slot, publication } = this.options;
     try {
-      await client.connect();
+      await this.client.connect();
     } catch (error) {
-      await client.end().catch(() => {});
+      await this.client.end().catch(() => {});
       throw classify(error);
     }
-
-    const wire = (client as unknown as { connection: WireConnection }).connection;
-    wire.on('copyData', ({ chunk }) => {
+    this.wire.on('copyData', ({ chunk }) => {
       const kind = chunk[0];
       if (kind === 0x77) {
         // 'w': XLogData = walStart(8) walEnd(8) sendTime(8) payload
-        options.handlers.onData(readLsn(chunk, 1), chunk.subarray(25));
+        handlers.onData(readLsn(chunk, 1), chunk.subarray(25));
       } else if (kind === 0x6b) {
         // 'k': keepalive = walEnd(8) sendTime(8) replyRequested(1)
-        options.handlers.onKeepalive(readLsn(chunk, 1), chunk[17] === 1);
+        handlers.onKeepalive(readLsn(chunk, 1), chunk[17] === 1);
       }
     });
-
-    let connection: ReplicationConnection | undefined;
-    const started = new Promise<void>((resolve) => wire.once('replicationStart', resolve));
+    const started = new Promise<void>((resolve) => this.wire.once('replicationStart', resolve));
     const command =
-      `START_REPLICATION SLOT "${options.slot}" LOGICAL 0/0 ` +
-      `(proto_version '1', publication_names '"${options.publication}"')`;
-    const ended = client.query(command).then(
+      `START_REPLICATION SLOT "${slot}" LOGICAL 0/0 ` + `(proto_version '1', publication_names '"${publication}"')`;
+    this.endedPromise = this.client.query(command).then(
       () => undefined,
       (error: unknown) => {
-        if (connection?.closing) return undefined;
+        if (this.closing) return undefined;
         throw classify(error);
       },
     );
-    connection = new ReplicationConnection(client, ended);
     try {
-      await Promise.race([started, ended]);
+      await Promise.race([started, this.endedPromise]);
     } catch (error) {
-      await client.end().catch(() => {});
+      await this.client.end().catch(() => {});
       throw error;
     }
-    return connection;
   }
 
   /**

@@ -20,7 +20,7 @@ export const keys = {
   checkpoint: (slot: string) => `${PREFIX}:checkpoint:${slot}`,
   /** STREAM: events that could not be (fully) used, with the reason. */
   deadLetters: `${PREFIX}:deadletter`,
-  /** PUB/SUB channel: one message per applied batch listing the users that changed and their new versions. */
+  /** PUB/SUB channel: one message per applied batch, a JSON array of [userId, version, commitUs] per changed user. */
   changes: `${PREFIX}:changes`,
 } as const;
 

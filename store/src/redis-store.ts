@@ -92,6 +92,8 @@ export interface RedisStoreOptions {
 export interface ChangedUser {
   readonly userId: string;
   readonly version: number;
+  /** Commit time (µs) of the newest change now folded into the user's state. */
+  readonly commitUs: number | null;
 }
 
 export interface DeadLetterRecord {
@@ -252,7 +254,7 @@ export class RedisFeatureStore implements StateStore {
       }
       applyPlan(state, plan);
       this.l1.put(state);
-      changed.push({ userId: state.userId, version: plan.version });
+      changed.push({ userId: state.userId, version: plan.version, commitUs: plan.newest?.commitUs ?? null });
     });
     if (request.truncatedBeforeLsn !== null && request.truncatedBeforeLsn > this.truncated) {
       this.truncated = request.truncatedBeforeLsn;
@@ -325,7 +327,7 @@ export class RedisFeatureStore implements StateStore {
       if (!conflicts.has(userId)) for (const rowId of rowIds) removals.push(keys.rowOwner(rowId));
     }
     const housekeeping: Promise<unknown>[] = [
-      this.client.publish(keys.changes, JSON.stringify(changed.map((u) => [u.userId, u.version]))),
+      this.client.publish(keys.changes, JSON.stringify(changed.map((u) => [u.userId, u.version, u.commitUs]))),
     ];
     for (const key of removals) housekeeping.push(this.client.del(key));
     Promise.all(housekeeping).catch((error: unknown) =>

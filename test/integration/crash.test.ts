@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createMetrics, parseLsn, silentLogger } from '@brisk/core';
-import { RedisFeatureStore } from '@brisk/store';
+import { parseLsn } from '@brisk/core';
 import type pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import {
+  compareWithTable,
   createTestDatabase,
+  lastViewedBySql,
   runCleanups,
   spawnBrisk,
   startTestRedis,
@@ -172,79 +173,22 @@ it('loses nothing and applies nothing twice across repeated SIGKILLs', async () 
       );
       return rows[0] && parseLsn(rows[0].lsn) >= end;
     },
-    { timeoutMs: 60_000, what: 'the slot to be confirmed past the last write' },
-  );
-
-  const store = await RedisFeatureStore.open({
-    url: redis.url,
-    slot: db.slot,
-    durability: 'none',
-    userTtlSeconds: 604_800,
-    l1MaxBytes: 64 * 1024 * 1024,
-    metrics: createMetrics({ defaultMetrics: false }),
-    logger: silentLogger,
+    { timeoutMs: 120_000, what: 'the slot to be confirmed past the last write' },
+  ).catch((error: unknown) => {
+    console.log(`--- output of the last brisk start ---\n${final.output().slice(-5000)}`);
+    throw error;
   });
-  try {
-    const states = await store.freshStates(USERS);
-    let compared = 0;
-    for (const user of USERS) {
-      const { rows } = await db.pool.query(
-        `SELECT id::text, activity_type, product_id,
-                (extract(epoch from activity_timestamp) * 1000000)::bigint::text AS us
-           FROM user_activity WHERE user_id = $1`,
-        [user],
-      );
-      const expected = new Map(rows.map((r) => [r.id, `${r.activity_type}|${r.product_id}|${r.us}`]));
-      const actual = new Map<string, string>();
-      for (const [id, row] of states.get(user)!.rows) {
-        if (row.data) actual.set(id, `${row.data.type}|${row.data.productId}|${row.eventUs}`);
-      }
-      if (actual.size !== expected.size) {
-        const missing = [...expected.keys()].filter((id) => !actual.has(id));
-        const extra = [...actual.keys()].filter((id) => !expected.has(id));
-        const info = await db.pool.query(
-          `SELECT xmin::text, count(*)::int AS n, min(activity_timestamp) AS first, max(activity_timestamp) AS last
-             FROM user_activity WHERE id = ANY($1::uuid[]) GROUP BY xmin ORDER BY min(activity_timestamp)`,
-          [missing],
-        );
-        const txSizes = await db.pool.query(
-          `SELECT xmin::text, count(*)::int AS n FROM user_activity WHERE xmin::text = ANY($1::text[]) GROUP BY xmin`,
-          [info.rows.map((r) => r.xmin)],
-        );
-        console.log(
-          JSON.stringify(
-            {
-              user,
-              missing: missing.length,
-              extra: extra.length,
-              byTx: info.rows.slice(0, 20),
-              txSizes: txSizes.rows.slice(0, 20),
-            },
-            null,
-            1,
-          ),
-        );
-      }
-      expect(actual.size, `rows held for ${user}`).toBe(expected.size);
-      expect(actual, `rows held for ${user}`).toEqual(expected);
-      compared += expected.size;
 
-      const truth = await db.pool.query(
-        `SELECT product_id FROM user_activity
-          WHERE user_id = $1 AND activity_type = 'VIEW_PRODUCT' AND product_id IS NOT NULL
-          ORDER BY activity_timestamp DESC LIMIT 1`,
-        [user],
-      );
-      const api = (await (await fetch(`${runtime.apiUrl}/api/v1/features/user/${user}`)).json()) as {
-        features: { lastViewedProduct: string | null };
-      };
-      expect(api.features.lastViewedProduct, `lastViewedProduct of ${user}`).toBe(
-        truth.rows[0]?.product_id ?? null,
-      );
-    }
-    expect(compared).toBeGreaterThan(10_000);
-  } finally {
-    await store.close();
+  const { differences, rows } = await compareWithTable(db.pool, redis.url, db.slot, USERS);
+  expect(differences.slice(0, 20)).toEqual([]);
+  expect(rows).toBeGreaterThan(10_000);
+  for (const user of USERS) {
+    const api = (await (await fetch(`${runtime.apiUrl}/api/v1/features/user/${user}`)).json()) as {
+      features: { lastViewedProduct: string | null };
+    };
+    expect(api.features.lastViewedProduct, `lastViewedProduct of ${user}`).toBe(
+      await lastViewedBySql(db.pool, user),
+    );
   }
   final.child.kill('SIGTERM');
   expect(await final.exited).toBe(0);

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Config, loadConfig, silentLogger } from '@brisk/core';
+import { type Config, createMetrics, loadConfig, silentLogger } from '@brisk/core';
 import { ensureDemoSchema } from '@brisk/legacy';
+import { RedisFeatureStore } from '@brisk/store';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type SpawnedRedis, startRedis } from '../../cli/src/harness/redis.ts';
@@ -181,4 +182,66 @@ export async function spawnBrisk(env: Record<string, string>): Promise<BriskProc
 
 export async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+/**
+ * Ground truth: the live rows Brisk holds for each user (read straight from Redis) against the rows the
+ * table holds. Returns one line per difference; empty when they agree exactly.
+ */
+export async function compareWithTable(
+  pool: pg.Pool,
+  redisUrl: string,
+  slot: string,
+  users: readonly string[],
+): Promise<{ differences: string[]; rows: number }> {
+  const store = await RedisFeatureStore.open({
+    url: redisUrl,
+    slot,
+    durability: 'none',
+    userTtlSeconds: 604_800,
+    l1MaxBytes: 64 * 1024 * 1024,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: silentLogger,
+  });
+  const differences: string[] = [];
+  let rows = 0;
+  try {
+    const states = await store.freshStates(users);
+    for (const user of users) {
+      const result = await pool.query(
+        `SELECT id::text, activity_type, product_id,
+                (extract(epoch from activity_timestamp) * 1000000)::bigint::text AS us
+           FROM user_activity WHERE user_id = $1`,
+        [user],
+      );
+      const expected = new Map(
+        result.rows.map((r) => [r.id as string, `${r.activity_type}|${r.product_id}|${r.us}`]),
+      );
+      rows += expected.size;
+      const actual = new Map<string, string>();
+      for (const [id, row] of states.get(user)!.rows) {
+        if (row.data) actual.set(id, `${row.data.type}|${row.data.productId}|${row.eventUs}`);
+      }
+      for (const [id, value] of expected) {
+        if (!actual.has(id)) differences.push(`${user}: missing ${id} (${value})`);
+        else if (actual.get(id) !== value)
+          differences.push(`${user}: ${id} is ${actual.get(id)}, table has ${value}`);
+      }
+      for (const id of actual.keys()) if (!expected.has(id)) differences.push(`${user}: extra ${id}`);
+    }
+  } finally {
+    await store.close();
+  }
+  return { differences, rows };
+}
+
+/** lastViewedProduct computed by SQL: the product of the user's newest VIEW_PRODUCT. */
+export async function lastViewedBySql(pool: pg.Pool, user: string): Promise<string | null> {
+  const { rows } = await pool.query(
+    `SELECT product_id FROM user_activity
+      WHERE user_id = $1 AND activity_type = 'VIEW_PRODUCT' AND product_id IS NOT NULL
+      ORDER BY activity_timestamp DESC LIMIT 1`,
+    [user],
+  );
+  return (rows[0]?.product_id as string | undefined) ?? null;
 }
