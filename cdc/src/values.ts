@@ -90,7 +90,10 @@ export function toDebeziumValue(
   }
 }
 
-/** `2026-11-24 13:00:00.123456+00` -> `2026-11-24T13:00:00.123456Z` (io.debezium.time.ZonedTimestamp). */
+/**
+ * `2026-11-24 13:00:00.123456+00` -> `2026-11-24T13:00:00.123456Z` (io.debezium.time.ZonedTimestamp). The
+ * fast path keeps PostgreSQL's fraction digits, which are already minimal, as formatTimestampUs writes them.
+ */
 function zonedTimestamp(raw: string): string {
   // Fast path for the only shape a TimeZone=UTC session produces; anything else goes through the parser.
   if (raw.length >= 22 && raw.endsWith('+00') && raw[10] === ' ') {

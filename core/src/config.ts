@@ -138,7 +138,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = get(name);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
+    const value = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name} must be an integer from ${min} to ${max} (got '${raw}')`);
       return fallback;
@@ -185,8 +185,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     .map((b) => b.trim())
     .filter((b) => b !== '');
   for (const broker of kafkaBrokers) {
-    if (!/^[^\s:/]+:\d{1,5}$/.test(broker))
-      problems.push(`KAFKA_BROKERS entries must be host:port (got '${broker}')`);
+    const port = Number(/^[^\s:/]+:(\d{1,5})$/.exec(broker)?.[1] ?? Number.NaN);
+    if (!(port >= 1 && port <= 65535)) {
+      problems.push(`KAFKA_BROKERS entries must be host:port with a port from 1 to 65535 (got '${broker}')`);
+    }
   }
   const topicPrefix = get('TOPIC_PREFIX') ?? 'cdc';
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(topicPrefix)) {

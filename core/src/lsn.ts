@@ -18,6 +18,7 @@ export function parseLsn(text: string): Lsn {
 }
 
 export function formatLsn(lsn: Lsn): string {
+  checkRange(lsn);
   const high = Math.floor(lsn / HIGH);
   const low = lsn - high * HIGH;
   return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
@@ -28,9 +29,16 @@ export function readLsn(buffer: Buffer, offset: number): Lsn {
 }
 
 export function writeLsn(buffer: Buffer, lsn: Lsn, offset: number): void {
+  checkRange(lsn);
   const high = Math.floor(lsn / HIGH);
   buffer.writeUInt32BE(high, offset);
   buffer.writeUInt32BE(lsn - high * HIGH, offset + 4);
+}
+
+function checkRange(lsn: Lsn): void {
+  if (!Number.isSafeInteger(lsn) || lsn < 0) {
+    throw briskError('BRISK_LSN_INVALID', `${lsn} is not an LSN (a whole number of bytes from 0 to 2^53)`);
+  }
 }
 
 function fromHalves(high: number, low: number): Lsn {

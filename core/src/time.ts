@@ -36,8 +36,22 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?
 export function parseTimestampUs(text: string): number | null {
   const m = ISO.exec(text);
   if (!m) return null;
-  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  if (Number.isNaN(ms)) return null;
+  const [year, month, day, hour, minute, second] = [+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!];
+  // Date.UTC rolls impossible fields over (Feb 30 -> Mar 2) and maps years 0-99 to 1900-1999: build the date
+  // with setUTCFullYear and insist that every field survived unchanged.
+  const date = new Date(Date.UTC(2000, month, day, hour, minute, second));
+  date.setUTCFullYear(year);
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month ||
+    date.getUTCDate() !== day ||
+    date.getUTCHours() !== hour ||
+    date.getUTCMinutes() !== minute ||
+    date.getUTCSeconds() !== second
+  ) {
+    return null;
+  }
+  const ms = date.getTime();
   const fraction = m[7] ? Number((m[7] + '000000').slice(0, 6)) : 0;
   let offsetMin = 0;
   const zone = m[8];
@@ -49,11 +63,14 @@ export function parseTimestampUs(text: string): number | null {
   return (ms - offsetMin * 60_000) * 1000 + fraction;
 }
 
-/** Microseconds since the epoch -> `2026-11-24T13:00:00.123456Z` (fraction only when non-zero, as Debezium). */
+/**
+ * Microseconds since the epoch -> `2026-11-24T13:00:00.1234Z`: the fraction with as few digits as it needs and
+ * none when zero, which is how PostgreSQL prints it and how Java's ISO formatter (Debezium's) does.
+ */
 export function formatTimestampUs(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = us - ms * 1000;
-  const iso = new Date(ms).toISOString();
-  if (micros === 0) return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
-  return `${iso.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
+  const seconds = Math.floor(us / 1_000_000);
+  const micros = us - seconds * 1_000_000;
+  const base = new Date(seconds * 1000).toISOString().slice(0, -5);
+  if (micros === 0) return `${base}Z`;
+  return `${base}.${String(micros).padStart(6, '0').replace(/0+$/, '')}Z`;
 }

@@ -87,6 +87,9 @@ export function parseActivityEvent(event: ChangeEvent, source: SourceTable): Par
   if (event.source.table !== source.table || (event.source.schema ?? source.schema) !== source.schema) {
     return { ok: 'skip' };
   }
+  if (op !== 'c' && op !== 'u' && op !== 'r' && op !== 'd' && op !== 't') {
+    return reject('BRISK_EVENT_MALFORMED', `unknown op '${String(op)}'`, event);
+  }
   const position = positionOf(event);
   if (!position) return reject('BRISK_EVENT_MALFORMED', 'source.lsn is missing or not a number', event);
   const commitUs = commitMicros(event);
@@ -104,9 +107,6 @@ export function parseActivityEvent(event: ChangeEvent, source: SourceTable): Par
     return { ok: true, change: { kind: 'delete', rowId, userId, position, commitUs }, warning: null };
   }
 
-  if (op !== 'c' && op !== 'u' && op !== 'r') {
-    return reject('BRISK_EVENT_MALFORMED', `unknown op '${String(op)}'`, event);
-  }
   const after = event.after;
   if (!isRecord(after))
     return reject('BRISK_EVENT_MALFORMED', `op '${op}' event has no \`after\` row`, event);

@@ -192,7 +192,8 @@ export class FeatureEngine {
         if (conflicted.has(state.userId)) continue;
         for (const outcome of committed.outcomes) {
           if (outcome === 'applied') applied++;
-          else duplicates++;
+          else if (outcome === 'duplicate') duplicates++;
+          else ignored++;
         }
       }
       if (conflicted.size === 0) break;

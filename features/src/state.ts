@@ -66,9 +66,11 @@ export interface Plan {
   readonly evictedLive: ReadonlySet<string>;
   readonly newest: Freshness | null;
   readonly updatedAtUs: number;
-  /** Per input change: did it change anything? */
-  readonly outcomes: readonly ('applied' | 'duplicate')[];
+  /** Per input change: did it change anything? `expired`: older than retention, for a row not held. */
+  readonly outcomes: readonly Outcome[];
 }
+
+export type Outcome = 'applied' | 'duplicate' | 'expired';
 
 export function emptyState(userId: string): UserState {
   return { userId, version: 0, rows: new Map(), newest: null, updatedAtUs: null };
@@ -83,7 +85,8 @@ export function plan(
 ): Plan | null {
   const set = new Map<string, StoredRow>();
   const current = (rowId: string): StoredRow | undefined => set.get(rowId) ?? state.rows.get(rowId);
-  const outcomes: ('applied' | 'duplicate')[] = [];
+  const outcomes: Outcome[] = [];
+  const cutoff = nowUs - limits.retentionUs;
   let newest = state.newest;
   let applied = 0;
 
@@ -94,10 +97,17 @@ export function plan(
       outcomes.push('duplicate');
       continue;
     }
+    if (existing === undefined && change.kind === 'upsert' && change.row.eventUs < cutoff) {
+      // Retention would drop it at once: holding nothing, there is nothing to change.
+      outcomes.push('expired');
+      continue;
+    }
+    // A tombstone for a row never seen (its delete overtook its insert) must outlive that late insert, so it
+    // ages from the delete's commit rather than from an activity time nobody told us.
     const stored: StoredRow =
       change.kind === 'upsert'
         ? { lsn, order, eventUs: change.row.eventUs, data: change.row }
-        : { lsn, order, eventUs: existing?.eventUs ?? 0, data: null };
+        : { lsn, order, eventUs: existing?.eventUs ?? (change.commitUs || nowUs), data: null };
     set.set(change.rowId, stored);
     outcomes.push('applied');
     applied++;
@@ -109,7 +119,7 @@ export function plan(
   const removed = evictions(state, set, limits, nowUs);
   const evictedLive = new Set<string>();
   for (const rowId of removed) {
-    if ((set.get(rowId) ?? state.rows.get(rowId))?.data) evictedLive.add(rowId);
+    if (state.rows.get(rowId)?.data) evictedLive.add(rowId);
     set.delete(rowId);
   }
   if (applied === 0 && removed.size === 0) return null;
