@@ -28,7 +28,10 @@ import {
 afterAll(runCleanups);
 
 /** Runs `brisk <args>` to completion; returns its exit code and everything it printed. */
-function brisk(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function brisk(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), ...args], {
       cwd: REPO_ROOT,
@@ -70,8 +73,9 @@ describe('brisk start, embedded', () => {
 
     // The printed URL is usable as is: the demo schema, catalogue and publication are there.
     const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 1 });
-    onCleanup(() => pool.end());
-    const products = await pool.query('SELECT count(*)::int AS n, count(DISTINCT category)::int AS c FROM product');
+    const products = await pool.query(
+      'SELECT count(*)::int AS n, count(DISTINCT category)::int AS c FROM product',
+    );
     expect(products.rows[0].n).toBeGreaterThanOrEqual(200);
     expect(products.rows[0].c).toBeGreaterThanOrEqual(8);
     const publication = await pool.query(
@@ -85,35 +89,43 @@ describe('brisk start, embedded', () => {
         [randomUUID(), user, 'VIEW_PRODUCT', product],
       );
     const lastViewed = async (apiUrl: string, user: string) =>
-      ((await (await fetch(`${apiUrl}/api/v1/features/user/${user}`)).json()) as { features: { lastViewedProduct: string } })
-        .features.lastViewedProduct;
+      (
+        (await (await fetch(`${apiUrl}/api/v1/features/user/${user}`)).json()) as {
+          features: { lastViewedProduct: string };
+        }
+      ).features.lastViewedProduct;
     await insert('cli-user', 'prod-001');
-    await waitFor(async () => (await lastViewed(runtime.apiUrl, 'cli-user')) === 'prod-001', { what: 'the first view' });
+    await waitFor(async () => (await lastViewed(runtime.apiUrl, 'cli-user')) === 'prod-001', {
+      what: 'the first view',
+    });
 
     // A second Brisk on the same data directory is refused.
     const second = await brisk(['start'], { BRISK_DATA_DIR: dataDir });
     expect(second.code).toBe(1);
     expect(second.output).toMatch(/BRISK_ALREADY_RUNNING|already running/);
 
-    // Ctrl-C: the pipeline stops, then Redis and PostgreSQL; nothing keeps listening.
+    // Ctrl-C: the pipeline stops, then Redis and PostgreSQL; nothing keeps listening. (Our own connections
+    // go first: the embedded server is about to shut down under them.)
+    await pool.end();
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     expect(await portOpen(runtime.apiUrl)).toBe(false);
     expect(await portOpen(runtime.redisUrl)).toBe(false);
     expect(await portOpen(runtime.databaseUrl)).toBe(false);
-    await pool.end().catch(() => {});
 
     // Written while Brisk is down (through the embedded server, started again by the next run)...
     const restarted = await spawnBrisk({ BRISK_DATA_DIR: dataDir });
     const again = await restarted.runtime();
     expect(again.databaseUrl).toBe(runtime.databaseUrl);
     const pool2 = new pg.Pool({ connectionString: again.databaseUrl, max: 1 });
-    onCleanup(() => pool2.end());
     await pool2.query(
       'INSERT INTO user_activity (id, user_id, activity_type, product_id, activity_timestamp) VALUES ($1,$2,$3,$4,now())',
       [randomUUID(), 'cli-user', 'VIEW_PRODUCT', 'prod-002'],
     );
-    await waitFor(async () => (await lastViewed(again.apiUrl, 'cli-user')) === 'prod-002', { what: 'the second view' });
+    await waitFor(async () => (await lastViewed(again.apiUrl, 'cli-user')) === 'prod-002', {
+      what: 'the second view',
+    });
+    await pool2.end();
     restarted.child.kill('SIGTERM');
     expect(await restarted.exited).toBe(0);
   });
@@ -139,7 +151,12 @@ describe('brisk start, bearer token', () => {
     const db = await createTestDatabase();
     const redis = await startTestRedis();
     const token = 'a-test-token-of-32-characters-xx';
-    const started = await spawnBrisk({ DATABASE_URL: db.url, REDIS_URL: redis.url, BRISK_SLOT: db.slot, BRISK_API_TOKEN: token });
+    const started = await spawnBrisk({
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      BRISK_SLOT: db.slot,
+      BRISK_API_TOKEN: token,
+    });
     const { apiUrl } = await started.runtime();
     expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
     await waitFor(async () => (await fetch(`${apiUrl}/readyz`)).status === 200, { what: 'ready' });
@@ -148,9 +165,13 @@ describe('brisk start, bearer token', () => {
     expect(denied.headers.get('www-authenticate')).toMatch(/Bearer/);
     expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('BRISK_UNAUTHORIZED');
     expect((await fetch(`${apiUrl}/metrics`)).status).toBe(401);
-    const wrong = await fetch(`${apiUrl}/api/v1/features/user/u1`, { headers: { authorization: `Bearer ${token}x` } });
+    const wrong = await fetch(`${apiUrl}/api/v1/features/user/u1`, {
+      headers: { authorization: `Bearer ${token}x` },
+    });
     expect(wrong.status).toBe(401);
-    const allowed = await fetch(`${apiUrl}/api/v1/features/user/u1`, { headers: { authorization: `Bearer ${token}` } });
+    const allowed = await fetch(`${apiUrl}/api/v1/features/user/u1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(allowed.status).toBe(200);
     started.child.kill('SIGTERM');
     expect(await started.exited).toBe(0);
@@ -188,7 +209,10 @@ describe('brisk start, configuration problems', () => {
 
   it('says how to enable logical decoding when wal_level is replica', async () => {
     const dir = await tempDir('brisk-replica-');
-    const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), settings: { wal_level: 'replica' } });
+    const server = await startEmbeddedPostgres({
+      dataDir: path.join(dir, 'pg'),
+      settings: { wal_level: 'replica' },
+    });
     onCleanup(() => server.stop());
     const redis = await startTestRedis();
     const { code, output } = await brisk(['start'], {
@@ -235,7 +259,12 @@ describe('brisk start, configuration problems', () => {
   it('refuses when Redis has lost what the slot was confirmed past', async () => {
     const db = await createTestDatabase();
     const redis = await startTestRedis();
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, BRISK_SLOT: db.slot, BRISK_DATA_DIR: await tempDir() };
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      BRISK_SLOT: db.slot,
+      BRISK_DATA_DIR: await tempDir(),
+    };
     const first = await spawnBrisk(env);
     await first.runtime();
     await db.pool.query(

@@ -1,7 +1,14 @@
 import { parseLsn } from '@brisk/core';
 import { afterAll, expect, it } from 'vitest';
 import { startPipeline } from '../../cli/src/pipeline.ts';
-import { createTestDatabase, quiet, runCleanups, startTestRedis, testConfig, waitFor } from '../support/harness.ts';
+import {
+  createTestDatabase,
+  quiet,
+  runCleanups,
+  startTestRedis,
+  testConfig,
+  waitFor,
+} from '../support/harness.ts';
 
 /**
  * A durable slot keeps WAL until its confirmed position moves. When user_activity is idle but the rest of the
@@ -30,7 +37,9 @@ it('advances an idle slot while other tables generate WAL', async () => {
     };
     const start = await slotLsn();
     for (let i = 0; i < 20; i++) {
-      await db.pool.query("INSERT INTO unrelated (payload) SELECT repeat('x', 200) FROM generate_series(1, 500)");
+      await db.pool.query(
+        "INSERT INTO unrelated (payload) SELECT repeat('x', 200) FROM generate_series(1, 500)",
+      );
     }
     const busyUntil = parseLsn((await db.pool.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn);
     expect(busyUntil - start).toBeGreaterThan(1_000_000);
