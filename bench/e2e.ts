@@ -117,7 +117,10 @@ async function probe(pool: pg.Pool, apiUrl: string, stop: () => boolean): Promis
     );
     for (;;) {
       const response = await fetch(`${apiUrl}/api/v1/features/user/bench-probe`);
-      const body = (await response.json()) as { features: { lastViewedProduct: string }; meta: { commitTs: string } };
+      const body = (await response.json()) as {
+        features: { lastViewedProduct: string };
+        meta: { commitTs: string };
+      };
       if (body.features.lastViewedProduct === product) {
         const received = nowUs();
         samples.push((received - isoToUs(body.meta.commitTs)) / 1000);
@@ -140,9 +143,10 @@ async function currentLsn(pool: pg.Pool): Promise<number> {
 }
 
 async function confirmedLsn(pool: pg.Pool, slot: string): Promise<number> {
-  const { rows } = await pool.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [
-    slot,
-  ]);
+  const { rows } = await pool.query(
+    'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
   return rows[0] ? parseLsn(rows[0].lsn) : 0;
 }
 
@@ -155,7 +159,12 @@ async function insertBacklog(pool: pg.Pool, count: number): Promise<void> {
         const n = next++;
         await pool.query(
           'INSERT INTO user_activity (id, user_id, activity_type, product_id, activity_timestamp) VALUES ($1,$2,$3,$4,now())',
-          [randomUUID(), `backlog-${n % 50_000}`, n % 10 < 7 ? 'VIEW_PRODUCT' : 'CLICK_PRODUCT', `prod-${n % 300}`],
+          [
+            randomUUID(),
+            `backlog-${n % 50_000}`,
+            n % 10 < 7 ? 'VIEW_PRODUCT' : 'CLICK_PRODUCT',
+            `prod-${n % 300}`,
+          ],
         );
       }
     }),
@@ -212,10 +221,19 @@ async function main() {
   pool.on('error', () => {});
   const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
   try {
-    await ensureDemoSchema(pool, { schema: 'public', table: 'user_activity', publication: 'dbz_publication' });
+    await ensureDemoSchema(pool, {
+      schema: 'public',
+      table: 'user_activity',
+      publication: 'dbz_publication',
+    });
     const pgVersion = (await pool.query('SHOW server_version')).rows[0].server_version as string;
     (results.machine as Record<string, unknown>).postgres = pgVersion;
-    const env = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, BRISK_SLOT: 'bench', BRISK_DATA_DIR: path.join(dir, 'brisk') };
+    const env = {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      BRISK_SLOT: 'bench',
+      BRISK_DATA_DIR: path.join(dir, 'brisk'),
+    };
     await mkdir(env.BRISK_DATA_DIR, { recursive: true });
 
     // 1. Latency at fixed rates.
@@ -299,7 +317,9 @@ function printTable(results: Record<string, unknown>) {
     commitToStoreMs: ReturnType<typeof summary>;
     commitToApiMs: ReturnType<typeof summary>;
   }[];
-  console.log('\n| rate (target/achieved) | commit->store p50 / p99 / max (ms) | commit->API p50 / p99 / max (ms) | API samples |');
+  console.log(
+    '\n| rate (target/achieved) | commit->store p50 / p99 / max (ms) | commit->API p50 / p99 / max (ms) | API samples |',
+  );
   console.log('|---|---|---|---|');
   for (const r of latency) {
     const s = r.commitToStoreMs;

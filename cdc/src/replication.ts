@@ -95,7 +95,8 @@ export class ReplicationConnection {
     });
     const started = new Promise<void>((resolve) => this.wire.once('replicationStart', resolve));
     const command =
-      `START_REPLICATION SLOT "${slot}" LOGICAL 0/0 ` + `(proto_version '1', publication_names '"${publication}"')`;
+      `START_REPLICATION SLOT "${slot}" LOGICAL 0/0 ` +
+      `(proto_version '1', publication_names '"${publication}"')`;
     this.endedPromise = this.client.query(command).then(
       () => undefined,
       (error: unknown) => {

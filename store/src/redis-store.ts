@@ -327,7 +327,10 @@ export class RedisFeatureStore implements StateStore {
       if (!conflicts.has(userId)) for (const rowId of rowIds) removals.push(keys.rowOwner(rowId));
     }
     const housekeeping: Promise<unknown>[] = [
-      this.client.publish(keys.changes, JSON.stringify(changed.map((u) => [u.userId, u.version, u.commitUs]))),
+      this.client.publish(
+        keys.changes,
+        JSON.stringify(changed.map((u) => [u.userId, u.version, u.commitUs])),
+      ),
     ];
     for (const key of removals) housekeeping.push(this.client.del(key));
     Promise.all(housekeeping).catch((error: unknown) =>
