@@ -113,11 +113,6 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'A product activity has no product_id; the row is kept but product features ignore it.',
   },
-  BRISK_EVENT_UNKNOWN_ROW: {
-    status: 422,
-    retriable: false,
-    summary: 'A delete or update names a row whose owner is no longer known.',
-  },
   BRISK_INVALID_USER_ID: { status: 400, retriable: false, summary: 'The user id in the request is invalid.' },
   BRISK_BAD_REQUEST: { status: 400, retriable: false, summary: 'The request is malformed.' },
   BRISK_UNAUTHORIZED: {

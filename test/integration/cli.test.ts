@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,9 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../cli/src/harness/postgres.ts';
 import type { RuntimeInfo } from '../../cli/src/harness/runtime.ts';
 import {
+  runBrisk as brisk,
   createTestDatabase,
   onCleanup,
-  REPO_ROOT,
   readJson,
   runCleanups,
   spawnBrisk,
@@ -26,27 +25,6 @@ import {
  * with a message saying what to do.
  */
 afterAll(runCleanups);
-
-/** Runs `brisk <args>` to completion; returns its exit code and everything it printed. */
-function brisk(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
 
 async function portOpen(url: string): Promise<boolean> {
   const { port } = new URL(url);

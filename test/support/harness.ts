@@ -235,13 +235,38 @@ export async function compareWithTable(
   return { differences, rows };
 }
 
-/** lastViewedProduct computed by SQL: the product of the user's newest VIEW_PRODUCT. */
-export async function lastViewedBySql(pool: pg.Pool, user: string): Promise<string | null> {
+/**
+ * lastViewedProduct computed by SQL: the products of the user's newest VIEW_PRODUCT rows. Several when views
+ * share a timestamp: Brisk breaks such ties by commit order, which SQL cannot see, so any of them is right.
+ */
+export async function lastViewedBySql(pool: pg.Pool, user: string): Promise<(string | null)[]> {
   const { rows } = await pool.query(
     `SELECT product_id FROM user_activity
       WHERE user_id = $1 AND activity_type = 'VIEW_PRODUCT' AND product_id IS NOT NULL
-      ORDER BY activity_timestamp DESC LIMIT 1`,
+        AND activity_timestamp = (SELECT max(activity_timestamp) FROM user_activity
+                                   WHERE user_id = $1 AND activity_type = 'VIEW_PRODUCT' AND product_id IS NOT NULL)`,
     [user],
   );
-  return (rows[0]?.product_id as string | undefined) ?? null;
+  return rows.length === 0 ? [null] : rows.map((r) => r.product_id as string);
+}
+
+/** Runs `brisk <args>` to completion; returns its exit code and everything it printed. */
+export function runBrisk(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('exit', (code) => resolve({ code, output }));
+  });
 }
