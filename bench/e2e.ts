@@ -279,9 +279,11 @@ async function main() {
     const backlogEnd = await currentLsn(pool);
     console.log(`backlog: ${BACKLOG} single-row transactions written at ${Math.round(insertRate)}/s`);
 
-    const drainStart = performance.now();
+    const launched = performance.now();
     const again = await startBrisk(env);
-    const startupMs = performance.now() - drainStart;
+    // From the moment it streams (process start, tsx compilation and preflight excluded, reported apart).
+    const drainStart = performance.now();
+    const startupMs = drainStart - launched;
     while ((await confirmedLsn(pool, 'bench')) < backlogEnd) await sleep(5);
     const briskSeconds = (performance.now() - drainStart) / 1000;
     await again.stop();
@@ -291,7 +293,7 @@ async function main() {
       backlogRows: BACKLOG,
       backlogWalBytes: backlogEnd - backlogStart,
       briskEventsPerSecond: Math.round(briskRate),
-      briskIncludesStartupMs: Math.round(startupMs),
+      briskStartupMs: Math.round(startupMs),
       bareEventsPerSecond: Math.round(bareRate),
       ratio: Math.round((briskRate / bareRate) * 100) / 100,
     };
@@ -330,7 +332,7 @@ function printTable(results: Record<string, unknown>) {
   }
   const d = results.drain as Record<string, number>;
   console.log(
-    `\nsustained drain of ${d.backlogRows} events: Brisk ${d.briskEventsPerSecond}/s (incl. ${d.briskIncludesStartupMs} ms startup), ` +
+    `\nsustained drain of ${d.backlogRows} events: Brisk ${d.briskEventsPerSecond}/s (after a ${d.briskStartupMs} ms start), ` +
       `bare pg-logical-replication ${d.bareEventsPerSecond}/s, ratio ${d.ratio}`,
   );
 }

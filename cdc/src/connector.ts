@@ -101,7 +101,9 @@ interface OpenTransaction {
 interface Session {
   readonly connection: ReplicationConnection;
   readonly decoder: PgoutputDecoder;
-  readonly acks: AckEntry[];
+  /** Pending acknowledgements in stream order; entries before `ackHead` are settled and skipped. */
+  acks: AckEntry[];
+  ackHead: number;
   received: Lsn;
   /** The highest position handed downstream so far. */
   queued: Lsn;
@@ -135,8 +137,8 @@ export class Connector {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger.child({ component: 'cdc' });
-    this.maxInFlight = options.maxInFlightEvents ?? 50_000;
-    this.maxChunk = options.maxChunkEvents ?? 5_000;
+    this.maxInFlight = options.maxInFlightEvents ?? 4000;
+    this.maxChunk = options.maxChunkEvents ?? 1000;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: 2,
@@ -278,6 +280,7 @@ export class Connector {
       }),
       decoder: new PgoutputDecoder(),
       acks: [],
+      ackHead: 0,
       received: start,
       queued: start,
       confirmed: start,
@@ -330,7 +333,7 @@ export class Connector {
     this.transition('stopping');
     session.connection.pause();
     const deadline = Date.now() + 5_000;
-    while (session.acks.some((a) => !a.done) && Date.now() < deadline) await sleep(5);
+    while (session.acks.slice(session.ackHead).some((a) => !a.done) && Date.now() < deadline) await sleep(5);
     if (session.confirmed !== session.sentConfirmed) {
       session.connection.sendStatus(session.received, session.confirmed);
       session.sentConfirmed = session.confirmed;
@@ -480,13 +483,18 @@ export class Connector {
   private advance(session: Session): void {
     const { acks } = session;
     let confirmed = session.confirmed;
-    let drained = 0;
-    while (drained < acks.length && acks[drained]!.done) {
-      const lsn = acks[drained]!.lsn;
+    let head = session.ackHead;
+    while (head < acks.length && acks[head]!.done) {
+      const lsn = acks[head]!.lsn;
       if (lsn !== null && lsn > confirmed) confirmed = lsn;
-      drained++;
+      head++;
     }
-    if (drained > 0) acks.splice(0, drained);
+    // Settled entries are dropped in bulk: shifting the array once per transaction is quadratic in a backlog.
+    if (head > 4096 && head * 2 > acks.length) {
+      session.acks = acks.slice(head);
+      head = 0;
+    }
+    session.ackHead = head;
     if (confirmed === session.confirmed) return;
     session.confirmed = confirmed;
     this.options.metrics.slotConfirmedLsn.set(confirmed);

@@ -36,22 +36,23 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?
 export function parseTimestampUs(text: string): number | null {
   const m = ISO.exec(text);
   if (!m) return null;
-  const [year, month, day, hour, minute, second] = [+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!];
-  // Date.UTC rolls impossible fields over (Feb 30 -> Mar 2) and maps years 0-99 to 1900-1999: build the date
-  // with setUTCFullYear and insist that every field survived unchanged.
-  const date = new Date(Date.UTC(2000, month, day, hour, minute, second));
-  date.setUTCFullYear(year);
-  if (
-    date.getUTCFullYear() !== year ||
-    date.getUTCMonth() !== month ||
-    date.getUTCDate() !== day ||
-    date.getUTCHours() !== hour ||
-    date.getUTCMinutes() !== minute ||
-    date.getUTCSeconds() !== second
-  ) {
+  const year = +m[1]!;
+  const month = +m[2]! - 1;
+  const day = +m[3]!;
+  const hour = +m[4]!;
+  const minute = +m[5]!;
+  const second = +m[6]!;
+  // Date.UTC would roll impossible fields over (Feb 30 -> Mar 2): check them first.
+  if (month > 11 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     return null;
   }
-  const ms = date.getTime();
+  let ms = Date.UTC(year, month, day, hour, minute, second);
+  // ...and it maps years 0-99 to 1900-1999.
+  if (year < 100) {
+    const date = new Date(ms);
+    date.setUTCFullYear(year);
+    ms = date.getTime();
+  }
   const fraction = m[7] ? Number((m[7] + '000000').slice(0, 6)) : 0;
   let offsetMin = 0;
   const zone = m[8];
@@ -61,6 +62,11 @@ export function parseTimestampUs(text: string): number | null {
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
   }
   return (ms - offsetMin * 60_000) * 1000 + fraction;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 1) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 3 || month === 5 || month === 8 || month === 10 ? 30 : 31;
 }
 
 /**

@@ -56,7 +56,7 @@ export class FeatureEngine {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger.child({ component: 'engine' });
-    this.maxBatch = options.maxBatchEvents ?? 20_000;
+    this.maxBatch = options.maxBatchEvents ?? 1000;
   }
 
   /**

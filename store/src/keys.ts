@@ -5,7 +5,10 @@
  */
 const PREFIX = 'brisk';
 
+const NEEDS_ESCAPE = /[%{}]/;
+
 export function tag(id: string): string {
+  if (!NEEDS_ESCAPE.test(id)) return `{${id}}`;
   return `{${id.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')}}`;
 }
 
