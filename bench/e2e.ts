@@ -1,30 +1,32 @@
 /**
  * End-to-end benchmark of the embedded pipeline (`npm run bench:e2e`). Not a test: it prints a table and writes
  * JSON to bench/results/. Everything runs on this machine: embedded PostgreSQL (fsync on), redis-server with
- * AOF + appendfsync always, and `brisk start` as a separate process, as a user would run it.
+ * AOF + appendfsync always, and `brisk start` as a separate process, as a user would run it. The load comes
+ * from a third process (pgbench when installed, else bench/load.ts), like a legacy application's.
  *
  *  1. Latency at fixed insert rates (default 200, 1000, 5000 single-row autocommit inserts per second):
- *     - commit -> stored: PostgreSQL's commit timestamp to the moment this process receives the store's change
- *       notification for that user (published right after the Redis write is acknowledged, fsynced).
+ *     - commit -> stored: Brisk's own per-event histogram brisk_commit_to_store_seconds (PostgreSQL commit
+ *       timestamp to the Redis write being acknowledged, i.e. fsynced), read from /metrics before and after the
+ *       step; quantiles interpolated within its 0.25 ms buckets, as Prometheus' histogram_quantile does.
  *     - commit -> API: a probe user gets a new view every ~20 ms while the load runs; a client polls
- *       GET /api/v1/features/user/{probe} back to back until it shows the new product. Latency = response
- *       received - meta.commitTs. Resolution: one request (~0.2 ms).
- *  2. Sustained drain: a backlog of single-row... committed while Brisk is stopped, drained by Brisk (until its
- *     slot is confirmed past the backlog) and, as the baseline, by bare pg-logical-replication on its own slot
- *     (no processing, auto-acknowledge). Reported as events/s and as a ratio.
+ *       GET /api/v1/features/user/{probe} back to back, from before the insert, until the new product shows.
+ *       Latency = response received - meta.commitTs (same machine clock). Resolution: one request (~0.1 ms).
+ *  2. Sustained drain: a backlog of single-row transactions committed while Brisk is stopped, drained by Brisk
+ *     (from the moment it streams until its slot is confirmed past the backlog) and, as the baseline, by bare
+ *     pg-logical-replication on its own slot (no processing, auto-acknowledge). Events/s and their ratio.
  *
  * Environment: BENCH_RATES=200,1000,5000 BENCH_SECONDS=10 BENCH_BACKLOG=200000.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseLsn } from '@brisk/core';
 import { ensureDemoSchema } from '@brisk/legacy';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import { createClient } from 'redis';
 import { startEmbeddedPostgres } from '../cli/src/harness/postgres.ts';
 import { startRedis } from '../cli/src/harness/redis.ts';
 
@@ -81,55 +83,172 @@ async function startBrisk(env: Record<string, string>) {
   throw new Error(`brisk start did not come up:\n${output}`);
 }
 
-/** Inserts single-row autocommit transactions at `rate` per second for `seconds`, each for a fresh user. */
-async function load(pool: pg.Pool, rate: number, seconds: number, userPrefix: string): Promise<number> {
-  const total = Math.round(rate * seconds);
-  const started = performance.now();
-  let issued = 0;
-  const inFlight = new Set<Promise<unknown>>();
-  while (issued < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-    while (issued < due && inFlight.size < 64) {
-      const n = issued++;
-      const p = pool
-        .query(
-          'INSERT INTO user_activity (id, user_id, activity_type, product_id, activity_timestamp) VALUES ($1,$2,$3,$4,now())',
-          [randomUUID(), `${userPrefix}${n}`, 'VIEW_PRODUCT', `prod-${n % 300}`],
-        )
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
-    }
-    await sleep(1);
+async function findPgbench(): Promise<string | null> {
+  const candidates = (process.env.PATH ?? '').split(':').map((dir) => path.join(dir, 'pgbench'));
+  for (const version of await readdir('/usr/lib/postgresql').catch(() => [] as string[])) {
+    candidates.push(`/usr/lib/postgresql/${version}/bin/pgbench`);
   }
-  await Promise.all(inFlight);
-  return total / ((performance.now() - started) / 1000);
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, 1);
+      execFileSync(candidate, ['--version']);
+      return candidate;
+    } catch {}
+  }
+  return null;
 }
 
-/** Every ~20 ms: a new view for the probe user, then poll the API until it is visible. */
+/** Single-row autocommit inserts at `rate` per second for `seconds`, each for a fresh user, from another process. */
+async function load(
+  pgbench: string | null,
+  url: string,
+  rate: number,
+  seconds: number,
+  prefix: string,
+  dir: string,
+): Promise<number> {
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.on('exit', (code) =>
+        code === 0 ? resolve(output) : reject(new Error(`${command} failed:\n${output}`)),
+      );
+    });
+  if (pgbench) {
+    const script = path.join(dir, 'insert.sql');
+    await writeFile(
+      script,
+      "INSERT INTO user_activity VALUES (gen_random_uuid(), 'r' || :rate || '-' || nextval('bench_user'), 'VIEW_PRODUCT', " +
+        "'prod-' || (random() * 299)::int, now());\n",
+    );
+    await chmod(script, 0o644);
+    const u = new URL(url);
+    const output = await run(
+      pgbench,
+      [
+        '-n',
+        '-c',
+        '8',
+        '-j',
+        '2',
+        '-R',
+        String(rate),
+        '-T',
+        String(seconds),
+        '-D',
+        `rate=${rate}`,
+        '-f',
+        script,
+        '-h',
+        u.hostname,
+        '-p',
+        u.port,
+        '-U',
+        decodeURIComponent(u.username),
+        u.pathname.slice(1),
+      ],
+      { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+    );
+    return Number(/tps = ([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
+  }
+  const output = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/load.ts'), url, String(rate), String(seconds), prefix],
+    process.env,
+  );
+  return (JSON.parse(output.trim().split('\n').at(-1)!) as { achievedRate: number }).achievedRate;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function getJson<T>(url: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve(JSON.parse(body) as T));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * Every ~20 ms: a new view for the probe user. One request waits for the user's next version
+ * (`?minVersion=`), sent before the insert; the feature is visible when its answer arrives.
+ */
 async function probe(pool: pg.Pool, apiUrl: string, stop: () => boolean): Promise<number[]> {
+  type Body = { features: { lastViewedProduct: string }; meta: { version: number; commitTs: string } };
+  const url = `${apiUrl}/api/v1/features/user/bench-probe`;
   const samples: number[] = [];
   let n = 0;
   while (!stop()) {
     const product = `probe-${n++}`;
-    await pool.query(
+    const { meta } = await getJson<Body>(url);
+    const visible = getJson<Body>(`${url}?minVersion=${meta.version + 1}&waitMs=5000`);
+    const inserted = pool.query(
       'INSERT INTO user_activity (id, user_id, activity_type, product_id, activity_timestamp) VALUES ($1,$2,$3,$4,now())',
       [randomUUID(), 'bench-probe', 'VIEW_PRODUCT', product],
     );
-    for (;;) {
-      const response = await fetch(`${apiUrl}/api/v1/features/user/bench-probe`);
-      const body = (await response.json()) as {
-        features: { lastViewedProduct: string };
-        meta: { commitTs: string };
-      };
-      if (body.features.lastViewedProduct === product) {
-        const received = nowUs();
-        samples.push((received - isoToUs(body.meta.commitTs)) / 1000);
-        break;
-      }
-    }
+    const body = await visible;
+    const received = nowUs();
+    if (body.features.lastViewedProduct !== product)
+      throw new Error(`probe ${product} not visible within 5 s`);
+    samples.push((received - isoToUs(body.meta.commitTs)) / 1000);
+    await inserted;
     await sleep(20);
   }
   return samples;
+}
+
+type Buckets = Map<number, number>;
+
+/** Cumulative bucket counts of brisk_commit_to_store_seconds, by upper bound in ms. */
+async function commitToStoreBuckets(apiUrl: string): Promise<Buckets> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const buckets: Buckets = new Map();
+  for (const match of text.matchAll(/^brisk_commit_to_store_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+    buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]) * 1000, Number(match[2]));
+  }
+  return buckets;
+}
+
+/** Quantiles of the observations between two scrapes, interpolated linearly within a bucket. */
+function histogramSummary(before: Buckets, after: Buckets) {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  const quantile = (q: number) => {
+    const rank = q * total;
+    for (let i = 0; i < bounds.length; i++) {
+      if (counts[i]! >= rank) {
+        const lower = i === 0 ? 0 : bounds[i - 1]!;
+        const upper = Number.isFinite(bounds[i]!) ? bounds[i]! : lower;
+        const below = i === 0 ? 0 : counts[i - 1]!;
+        const inBucket = counts[i]! - below;
+        return (
+          Math.round((lower + (upper - lower) * (inBucket === 0 ? 1 : (rank - below) / inBucket)) * 100) / 100
+        );
+      }
+    }
+    return Number.NaN;
+  };
+  return {
+    n: total,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    maxBucket: bounds.find((_, i) => counts[i] === total),
+  };
 }
 
 function isoToUs(iso: string): number {
@@ -237,36 +356,32 @@ async function main() {
     await mkdir(env.BRISK_DATA_DIR, { recursive: true });
 
     // 1. Latency at fixed rates.
+    const pgbench = await findPgbench();
+    (results.machine as Record<string, unknown>).loadGenerator = pgbench ? 'pgbench' : 'bench/load.ts';
+    await pool.query('CREATE SEQUENCE IF NOT EXISTS bench_user');
     const brisk = await startBrisk(env);
-    const subscriber = createClient({ url: redis.url });
-    await subscriber.connect();
     const latency: Record<string, unknown>[] = [];
     for (const rate of RATES) {
-      const prefix = `r${rate}-`;
-      const stored: number[] = [];
-      await subscriber.subscribe('brisk:changes', (message) => {
-        const received = nowUs();
-        for (const [user, , commitUs] of JSON.parse(message) as [string, number, number | null][]) {
-          if (commitUs !== null && user.startsWith(prefix)) stored.push((received - commitUs) / 1000);
-        }
-      });
+      const before = await commitToStoreBuckets(brisk.apiUrl);
       let stopProbe = false;
       const probing = probe(pool, brisk.apiUrl, () => stopProbe);
-      const achieved = await load(pool, rate, SECONDS, prefix);
-      await sleep(200);
-      stopProbe = true;
+      let achieved: number;
+      try {
+        achieved = await load(pgbench, postgres.url, rate, SECONDS, `r${rate}-`, dir);
+        await sleep(200);
+      } finally {
+        stopProbe = true;
+      }
       const visible = await probing;
-      await subscriber.unsubscribe('brisk:changes');
       const row = {
         targetRate: rate,
         achievedRate: Math.round(achieved),
-        commitToStoreMs: summary(stored),
+        commitToStoreMs: histogramSummary(before, await commitToStoreBuckets(brisk.apiUrl)),
         commitToApiMs: summary(visible),
       };
       latency.push(row);
       console.log(JSON.stringify(row));
     }
-    subscriber.destroy();
     results.latency = latency;
 
     // 2. Sustained drain: Brisk against bare pg-logical-replication, on the same backlog.
@@ -316,18 +431,18 @@ function printTable(results: Record<string, unknown>) {
   const latency = results.latency as {
     targetRate: number;
     achievedRate: number;
-    commitToStoreMs: ReturnType<typeof summary>;
+    commitToStoreMs: ReturnType<typeof histogramSummary>;
     commitToApiMs: ReturnType<typeof summary>;
   }[];
   console.log(
-    '\n| rate (target/achieved) | commit->store p50 / p99 / max (ms) | commit->API p50 / p99 / max (ms) | API samples |',
+    '\n| inserts/s (target / achieved) | commit -> stored p50 / p99 (ms) | commit -> API p50 / p99 / max (ms) | events / probes |',
   );
   console.log('|---|---|---|---|');
   for (const r of latency) {
     const s = r.commitToStoreMs;
     const a = r.commitToApiMs;
     console.log(
-      `| ${r.targetRate} / ${r.achievedRate} | ${s.p50} / ${s.p99} / ${s.max} | ${a.p50} / ${a.p99} / ${a.max} | ${a.n} |`,
+      `| ${r.targetRate} / ${r.achievedRate} | ${s.p50} / ${s.p99} | ${a.p50} / ${a.p99} / ${a.max} | ${s.n} / ${a.n} |`,
     );
   }
   const d = results.drain as Record<string, number>;

@@ -15,6 +15,7 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from 'fastify';
+import { type ChangeFeed, VersionWaiters } from './waiters.ts';
 
 /**
  * The feature API. Reads go L1 -> Redis and the vector is computed at read time from the user's rows; the
@@ -44,6 +45,8 @@ export interface ApiOptions {
   readonly token: string | null;
   /** Refreshes gauges that are expensive to keep current (slot lag) just before a scrape. */
   readonly beforeScrape?: () => Promise<void>;
+  /** Committed changes, for requests that wait for a version (`?minVersion=`). */
+  readonly changes: ChangeFeed;
 }
 
 export interface FeatureResponse {
@@ -173,18 +176,37 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     return metrics.registry.metrics();
   });
 
-  const readFeatures = async (userId: string, reply: FastifyReply) => {
-    const problem = userIdProblem(userId);
-    if (problem !== null) throw briskError('BRISK_INVALID_USER_ID', `user id ${problem}`);
-    const state = await store.get(userId);
-    reply.header('cache-control', 'no-store');
-    return featureResponse(state, store.truncatedBeforeLsn());
-  };
+  const waiters = new VersionWaiters(options.changes);
+  app.addHook('onClose', async () => waiters.close());
 
-  app.get<{ Params: { userId: string } }>(
+  app.get<{ Params: { userId: string }; Querystring: { minVersion?: string; waitMs?: string } }>(
     '/api/v1/features/user/:userId',
     { schema: { response: { 200: featureBody, '4xx': errorBody, '5xx': errorBody } } },
-    (request, reply) => readFeatures(request.params.userId, reply),
+    async (request, reply) => {
+      const { userId } = request.params;
+      const problem = userIdProblem(userId);
+      if (problem !== null) throw briskError('BRISK_INVALID_USER_ID', `user id ${problem}`);
+      const minVersion = integerParam(request.query.minVersion, 'minVersion', 0, Number.MAX_SAFE_INTEGER);
+      const waitMs =
+        integerParam(request.query.waitMs, 'waitMs', 0, 30_000) ?? (minVersion === null ? 0 : 5_000);
+      reply.header('cache-control', 'no-store');
+      // Read-your-writes: the waiter is registered before the state is read, so a change committed in between
+      // is either in what we read or wakes the waiter.
+      let cancel: AbortController | null = null;
+      let reached: Promise<boolean> | null = null;
+      if (minVersion !== null && waitMs > 0) {
+        cancel = new AbortController();
+        const abort = cancel;
+        request.raw.once('close', () => abort.abort());
+        reached = waiters.wait(userId, minVersion, waitMs, abort.signal).catch(() => false);
+      }
+      let state = await store.get(userId);
+      if (reached !== null && minVersion !== null && state.version < minVersion) {
+        if (await reached) state = await store.get(userId);
+      }
+      cancel?.abort();
+      return featureResponse(state, store.truncatedBeforeLsn());
+    },
   );
   // An empty id does not match the route above; it is still a bad id, not a missing route.
   app.get('/api/v1/features/user/', async () => {
@@ -200,6 +222,15 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+function integerParam(raw: string | undefined, name: string, min: number, max: number): number | null {
+  if (raw === undefined) return null;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) {
+    throw briskError('BRISK_BAD_REQUEST', `${name} must be an integer from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
 }
 
 function sendError(reply: FastifyReply, error: BriskError): FastifyReply {

@@ -100,6 +100,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
         checks: { connector: connector.state, redis: redis ? 'connected' : 'disconnected' },
       };
     },
+    changes: (listener) => store.onCommitted(listener),
     beforeScrape: async () => {
       const lag = await connector.slotLagBytes();
       if (lag !== null) metrics.slotLagBytes.set(lag);

@@ -60,7 +60,8 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'KAFKA_BROKERS',
     default: '(none)',
-    description: 'Comma-separated brokers. Unset: connector and engine share one process (no broker).',
+    description:
+      'Comma-separated brokers for scale-out mode (not in this version: `brisk start` refuses it). Unset: connector and engine share one process.',
   },
   {
     name: 'TOPIC_PREFIX',
@@ -75,7 +76,11 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     description:
       'When set, every API route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`. Required for a non-loopback API_HOST.',
   },
-  { name: 'WEB_PORT', default: '3000', description: 'Storefront port.' },
+  {
+    name: 'WEB_PORT',
+    default: '3000',
+    description: 'Storefront port (reserved: the storefront is not in this version).',
+  },
   {
     name: 'BRISK_SOURCE_TABLE',
     default: 'public.user_activity',

@@ -164,6 +164,16 @@ describe('brisk start, configuration problems', () => {
     expect(output).toContain("API_PORT must be an integer from 0 to 65535 (got 'eighty')");
   });
 
+  it('refuses KAFKA_BROKERS instead of silently running without Kafka', async () => {
+    const { code, output } = await brisk(['start'], {
+      KAFKA_BROKERS: 'localhost:9092',
+      BRISK_DATA_DIR: await tempDir(),
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('BRISK_CONFIG_INVALID');
+    expect(output).toContain('Unset KAFKA_BROKERS');
+  });
+
   it('refuses a non-loopback API_HOST without a token', async () => {
     const { code, output } = await brisk(['start'], { API_HOST: '0.0.0.0' });
     expect(code).toBe(2);

@@ -153,6 +153,43 @@ describe('plain SQL -> feature API', () => {
   });
 });
 
+describe('read your writes', () => {
+  it('answers a request waiting for the next version as soon as the change is applied', async () => {
+    const user = 'u-wait';
+    const { meta } = await features(user);
+    const waiting = fetch(
+      `${pipeline.apiUrl}/api/v1/features/user/${user}?minVersion=${meta.version + 1}&waitMs=10000`,
+    ).then(async (r) => ({ at: Date.now(), body: (await r.json()) as FeatureBody }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const inserted = Date.now();
+    await insert(user, 'VIEW_PRODUCT', 'p-awaited', new Date().toISOString());
+    const { at, body } = await waiting;
+    expect(body.features.lastViewedProduct).toBe('p-awaited');
+    expect(body.meta.version).toBe(meta.version + 1);
+    expect(at - inserted).toBeLessThan(2_000);
+  });
+
+  it('returns the current state when the version is not reached in time', async () => {
+    const started = Date.now();
+    const response = await fetch(`${pipeline.apiUrl}/api/v1/features/user/u-never?minVersion=5&waitMs=150`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as FeatureBody).meta.version).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it.each([
+    ['minVersion=-1', 'minVersion'],
+    ['minVersion=abc', 'minVersion'],
+    ['minVersion=1&waitMs=60000', 'waitMs'],
+  ])('rejects %s with 400', async (query, name) => {
+    const response = await fetch(`${pipeline.apiUrl}/api/v1/features/user/u1?${query}`);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('BRISK_BAD_REQUEST');
+    expect(body.error.message).toContain(name);
+  });
+});
+
 describe('bad input', () => {
   const get = (path: string) => fetch(`${pipeline.apiUrl}${path}`);
 

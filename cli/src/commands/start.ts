@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Config, formatLsn, type Logger } from '@brisk/core';
+import { briskError, type Config, formatLsn, type Logger } from '@brisk/core';
 import { ensureDemoSchema } from '@brisk/legacy';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../harness/postgres.ts';
@@ -28,6 +28,13 @@ export async function start(config: Config, logger: Logger): Promise<number> {
   });
 
   try {
+    if (config.kafkaBrokers.length > 0) {
+      throw briskError(
+        'BRISK_CONFIG_INVALID',
+        'KAFKA_BROKERS is set, but this version of brisk start runs the embedded pipeline only (connector and ' +
+          'engine in one process, no broker). Unset KAFKA_BROKERS to run it.',
+      );
+    }
     cleanups.push(await lockDataDir(config.dataDir));
     const previous = await readPrevious(config.dataDir);
 
