@@ -148,9 +148,17 @@ export class RedisFeatureStore implements StateStore {
       store.connectedOnce = true;
     });
     try {
-      await client.connect();
+      // connect() keeps retrying (reconnectStrategy) while Redis is down; at start, give up with a clear error.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+          CONNECT_TIMEOUT_MS,
+        );
+      });
+      await Promise.race([client.connect(), timeout]).finally(() => clearTimeout(timer));
     } catch (error) {
-      client.destroy();
+      destroyQuietly(client);
       throw briskError(
         'BRISK_REDIS_UNREACHABLE',
         `cannot connect to Redis at ${redact(options.url)}: ${messageOf(error)}`,
@@ -161,7 +169,7 @@ export class RedisFeatureStore implements StateStore {
       await store.checkDurability();
       await store.refreshTruncate();
     } catch (error) {
-      client.destroy();
+      destroyQuietly(client);
       throw error;
     }
     return store;
@@ -334,7 +342,7 @@ export class RedisFeatureStore implements StateStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.client.destroy();
+    destroyQuietly(this.client);
   }
 
   private afterCommit(
@@ -457,6 +465,13 @@ export class RedisFeatureStore implements StateStore {
       throw briskError('BRISK_STORE_UNAVAILABLE', `Redis: ${messageOf(error)}`, error);
     }
   }
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** destroy() throws on a client that never opened or is already closed; either way there is nothing to do. */
+export function destroyQuietly(client: { isOpen: boolean; destroy(): void }): void {
+  if (client.isOpen) client.destroy();
 }
 
 function messageOf(error: unknown): string {

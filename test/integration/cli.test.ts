@@ -231,6 +231,21 @@ describe('brisk start, configuration problems', () => {
     expect(output).toContain('CONFIG SET appendonly yes');
   });
 
+  it('says when REDIS_URL cannot be reached', async () => {
+    const db = await createTestDatabase();
+    const started = Date.now();
+    const { code, output } = await brisk(['start'], {
+      DATABASE_URL: db.url,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      BRISK_SLOT: db.slot,
+      BRISK_DATA_DIR: await tempDir(),
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('BRISK_REDIS_UNREACHABLE');
+    expect(output).toContain('redis://127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('gives an install hint when redis-server is missing', async () => {
     const db = await createTestDatabase();
     const { code, output } = await brisk(['start'], {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { briskError, type Logger, sleep } from '@brisk/core';
+import { destroyQuietly } from '@brisk/store';
 import { createClient } from 'redis';
 import { commandLine, freePort, isAlive, spawnServer, tail, terminate } from './process.ts';
 
@@ -91,10 +92,10 @@ export async function startRedis(options: SpawnedRedisOptions): Promise<SpawnedR
       await client.connect();
       // A replayed AOF answers LOADING until it is in memory; wait for a real PONG.
       await client.ping();
-      client.destroy();
+      destroyQuietly(client);
       break;
     } catch (error) {
-      client.destroy();
+      destroyQuietly(client);
       const exitCode = await Promise.race([server.exited, sleep(50).then(() => undefined)]);
       if (exitCode !== undefined || Date.now() > deadline) {
         throw briskError(
