@@ -213,14 +213,17 @@ async function probe(pool: pg.Pool, apiUrl: string, stop: () => boolean): Promis
 
 type Buckets = Map<number, number>;
 
-/** Cumulative bucket counts of brisk_commit_to_store_seconds, by upper bound in ms. */
-async function commitToStoreBuckets(apiUrl: string): Promise<Buckets> {
+/** Cumulative bucket counts of Brisk's commit -> decoded and commit -> stored histograms, by upper bound in ms. */
+async function latencyBuckets(apiUrl: string): Promise<{ decoded: Buckets; stored: Buckets }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
-  const buckets: Buckets = new Map();
-  for (const match of text.matchAll(/^brisk_commit_to_store_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
-    buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]) * 1000, Number(match[2]));
-  }
-  return buckets;
+  const read = (metric: string) => {
+    const buckets: Buckets = new Map();
+    for (const match of text.matchAll(new RegExp(`^${metric}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))) {
+      buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]) * 1000, Number(match[2]));
+    }
+    return buckets;
+  };
+  return { decoded: read('brisk_commit_to_decode_seconds'), stored: read('brisk_commit_to_store_seconds') };
 }
 
 /** Quantiles of the observations between two scrapes, interpolated linearly within a bucket. */
@@ -362,7 +365,7 @@ async function main() {
     const brisk = await startBrisk(env);
     const latency: Record<string, unknown>[] = [];
     for (const rate of RATES) {
-      const before = await commitToStoreBuckets(brisk.apiUrl);
+      const before = await latencyBuckets(brisk.apiUrl);
       let stopProbe = false;
       const probing = probe(pool, brisk.apiUrl, () => stopProbe);
       let achieved: number;
@@ -373,10 +376,12 @@ async function main() {
         stopProbe = true;
       }
       const visible = await probing;
+      const after = await latencyBuckets(brisk.apiUrl);
       const row = {
         targetRate: rate,
         achievedRate: Math.round(achieved),
-        commitToStoreMs: histogramSummary(before, await commitToStoreBuckets(brisk.apiUrl)),
+        commitToDecodedMs: histogramSummary(before.decoded, after.decoded),
+        commitToStoreMs: histogramSummary(before.stored, after.stored),
         commitToApiMs: summary(visible),
       };
       latency.push(row);
@@ -431,18 +436,20 @@ function printTable(results: Record<string, unknown>) {
   const latency = results.latency as {
     targetRate: number;
     achievedRate: number;
+    commitToDecodedMs: ReturnType<typeof histogramSummary>;
     commitToStoreMs: ReturnType<typeof histogramSummary>;
     commitToApiMs: ReturnType<typeof summary>;
   }[];
   console.log(
-    '\n| inserts/s (target / achieved) | commit -> stored p50 / p99 (ms) | commit -> API p50 / p99 / max (ms) | events / probes |',
+    '\n| inserts/s (target / achieved) | commit -> decoded p50 / p99 (ms) | commit -> stored p50 / p99 (ms) | commit -> API p50 / p99 / max (ms) | events / probes |',
   );
-  console.log('|---|---|---|---|');
+  console.log('|---|---|---|---|---|');
   for (const r of latency) {
+    const d = r.commitToDecodedMs;
     const s = r.commitToStoreMs;
     const a = r.commitToApiMs;
     console.log(
-      `| ${r.targetRate} / ${r.achievedRate} | ${s.p50} / ${s.p99} | ${a.p50} / ${a.p99} / ${a.max} | ${s.n} / ${a.n} |`,
+      `| ${r.targetRate} / ${r.achievedRate} | ${d.p50} / ${d.p99} | ${s.p50} / ${s.p99} | ${a.p50} / ${a.p99} / ${a.max} | ${s.n} / ${a.n} |`,
     );
   }
   const d = results.drain as Record<string, number>;

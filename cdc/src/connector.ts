@@ -360,6 +360,9 @@ export class Connector {
         session.lastCommitLsn = message.commitLsn;
         this.handOff(session, tx, message.endLsn);
         this.options.metrics.cdcTransactions.inc();
+        this.options.metrics.commitToDecode.observe(
+          Math.max(0, this.clock.nowUs() - message.commitTimeUs) / 1e6,
+        );
         for (const [label, count] of tx.counts) {
           const [table, op] = label.split('\u0000') as [string, string];
           this.options.metrics.cdcEvents.inc({ table, op }, count);

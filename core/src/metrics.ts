@@ -73,6 +73,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'User states rewritten after a concurrent writer or a retried write changed them first.',
       registers,
     }),
+    commitToDecode: new Histogram({
+      name: 'brisk_commit_to_decode_seconds',
+      help: 'PostgreSQL commit timestamp to Brisk decoding the commit, per transaction (how late the WAL reaches Brisk).',
+      buckets: COMMIT_TO_STORE_BUCKETS,
+      registers,
+    }),
     commitToStore: new Histogram({
       name: 'brisk_commit_to_store_seconds',
       help: 'PostgreSQL commit timestamp to the change being durable in Redis, per event.',

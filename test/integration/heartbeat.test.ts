@@ -1,12 +1,10 @@
 import { parseLsn } from '@brisk/core';
 import { afterAll, expect, it } from 'vitest';
-import { startPipeline } from '../../cli/src/pipeline.ts';
 import {
   createTestDatabase,
-  quiet,
   runCleanups,
+  startTestPipeline,
   startTestRedis,
-  testConfig,
   waitFor,
 } from '../support/harness.ts';
 
@@ -20,12 +18,7 @@ afterAll(runCleanups);
 it('advances an idle slot while other tables generate WAL', async () => {
   const db = await createTestDatabase();
   const redis = await startTestRedis();
-  const pipeline = await startPipeline({
-    config: testConfig(db, redis.url, { BRISK_HEARTBEAT_MS: '200' }),
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    logger: quiet,
-  });
+  const pipeline = await startTestPipeline(db, redis.url, { BRISK_HEARTBEAT_MS: '200' });
   try {
     await db.pool.query('CREATE TABLE unrelated (id serial PRIMARY KEY, payload text)');
     const slotLsn = async () => {

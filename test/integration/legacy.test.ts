@@ -7,16 +7,14 @@ import {
   USER_ACTIVITY_MAPPER_PATH,
 } from '@brisk/legacy';
 import { afterAll, expect, it } from 'vitest';
-import { startPipeline } from '../../cli/src/pipeline.ts';
 import {
   compareWithTable,
   createTestDatabase,
   lastViewedBySql,
-  quiet,
   runBrisk,
   runCleanups,
+  startTestPipeline,
   startTestRedis,
-  testConfig,
   waitFor,
 } from '../support/harness.ts';
 
@@ -59,12 +57,7 @@ it('runs the seed mapper with bound parameters, values arriving unchanged', asyn
 it('feeds simulated legacy traffic through the pipeline into exactly the table state', async () => {
   const db = await createTestDatabase();
   const redis = await startTestRedis();
-  const pipeline = await startPipeline({
-    config: testConfig(db, redis.url),
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    logger: quiet,
-  });
+  const pipeline = await startTestPipeline(db, redis.url);
   try {
     const result = await simulate({
       db: db.pool,

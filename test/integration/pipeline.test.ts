@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { parseLsn } from '@brisk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pipeline, startPipeline } from '../../cli/src/pipeline.ts';
+import type { Pipeline } from '../../cli/src/pipeline.ts';
 import {
   createTestDatabase,
-  quiet,
   runCleanups,
+  startTestPipeline,
   startTestRedis,
   type TestDatabase,
-  testConfig,
   waitFor,
 } from '../support/harness.ts';
 
@@ -46,12 +45,7 @@ async function insert(userId: string, type: string, productId: string | null, at
 beforeAll(async () => {
   db = await createTestDatabase();
   const redis = await startTestRedis();
-  pipeline = await startPipeline({
-    config: testConfig(db, redis.url),
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    logger: quiet,
-  });
+  pipeline = await startTestPipeline(db, redis.url);
 });
 
 afterAll(async () => {

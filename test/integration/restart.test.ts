@@ -6,13 +6,12 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../cli/src/harness/postgres.ts';
 import { type SpawnedRedis, startRedis } from '../../cli/src/harness/redis.ts';
-import { type Pipeline, startPipeline } from '../../cli/src/pipeline.ts';
+import type { Pipeline } from '../../cli/src/pipeline.ts';
 import {
   compareWithTable,
-  quiet,
   runCleanups,
+  startTestPipeline,
   tempDir,
-  testConfig,
   uniqueName,
   waitFor,
 } from '../support/harness.ts';
@@ -87,8 +86,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
   pool.on('error', () => {});
   await ensureDemoSchema(pool, { schema: 'public', table: 'user_activity', publication: 'dbz_publication' });
-  const config = testConfig({ url: postgres.url, name: 'brisk', slot, pool }, redis.url);
-  pipeline = await startPipeline({ config, databaseUrl: postgres.url, redisUrl: redis.url, logger: quiet });
+  pipeline = await startTestPipeline({ url: postgres.url, name: 'brisk', slot, pool }, redis.url);
   await insertBurst(20);
   await caughtUp('the first burst');
 });

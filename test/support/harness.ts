@@ -10,6 +10,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { type SpawnedRedis, startRedis } from '../../cli/src/harness/redis.ts';
 import type { RuntimeInfo } from '../../cli/src/harness/runtime.ts';
+import { type Pipeline, startPipeline } from '../../cli/src/pipeline.ts';
 
 /**
  * Shared integration-test helpers. Every resource gets a unique name and registers its own cleanup, so test
@@ -109,6 +110,20 @@ export function testConfig(db: TestDatabase, redisUrl: string, env: Record<strin
 }
 
 export const quiet = silentLogger;
+
+/** The embedded pipeline in this process, on the test's database and Redis; stopped by the caller. */
+export function startTestPipeline(
+  db: TestDatabase,
+  redisUrl: string,
+  env: Record<string, string> = {},
+): Promise<Pipeline> {
+  return startPipeline({
+    config: testConfig(db, redisUrl, env),
+    databaseUrl: db.url,
+    redisUrl,
+    logger: silentLogger,
+  });
+}
 
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
