@@ -49,9 +49,9 @@ export class VersionWaiters {
       const timer = setTimeout(() => this.settle(userId, waiter, false), timeoutMs);
       const onAbort = () => this.settle(userId, waiter, false);
       signal.addEventListener('abort', onAbort, { once: true });
-      let waiters = this.byUser.get(userId);
-      if (!waiters) this.byUser.set(userId, (waiters = new Set()));
-      waiters.add(waiter);
+      const waiters = this.byUser.get(userId);
+      if (waiters) waiters.add(waiter);
+      else this.byUser.set(userId, new Set([waiter]));
       this.count++;
     });
   }
