@@ -53,7 +53,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     logger,
   });
   try {
-    await checkSourceAndStore(databaseUrl, config, store, logger);
+    await checkSourceAndStore(databaseUrl, config, store);
   } catch (error) {
     await store.close();
     throw error;
@@ -137,13 +137,13 @@ async function checkSourceAndStore(
   databaseUrl: string,
   config: Config,
   store: RedisFeatureStore,
-  logger: Logger,
 ): Promise<void> {
   const { slot: slotName } = config.source;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   pool.on('error', () => {});
   try {
-    await preflight(pool, config.source, logger);
+    // Quiet here: the connector runs the same checks when it connects, and gives the advice then.
+    await preflight(pool, config.source);
     const slot = await ensureSlot(pool, slotName);
     const slotLsn = slot.confirmedFlushLsn ?? 0;
     if (slot.created) {

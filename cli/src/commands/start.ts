@@ -25,6 +25,8 @@ export async function start(config: Config, logger: Logger): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // The terminal closing (SSH dropped, tab closed) is a stop request too, not a reason to orphan the servers.
+    process.once('SIGHUP', onSignal);
   });
 
   try {
@@ -79,7 +81,7 @@ export async function start(config: Config, logger: Logger): Promise<number> {
     );
 
     const outcome = await Promise.race([stopped, pipeline.failed]);
-    logger.info({ signal: outcome }, 'stopping');
+    logger.info({ signal: outcome }, 'stopping: pipeline first, then the servers');
     return 0;
   } catch (error) {
     logger.fatal({ err: error }, (error as Error).message);
@@ -88,6 +90,7 @@ export async function start(config: Config, logger: Logger): Promise<number> {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((error: unknown) => logger.error({ err: error }, 'cleanup step failed'));
     }
+    logger.info('stopped');
   }
 }
 
