@@ -44,6 +44,8 @@ export interface ChangeSink {
   write(batch: TransactionBatch): Promise<void>;
 }
 
+const DRAIN_TIMEOUT_MS = 5_000;
+
 /** Stands in for a transaction when only a position (from a keepalive) is handed downstream. */
 const KEEPALIVE_CONTEXT: TransactionContext = { xid: 0, commitTimeUs: 0, lastCommitLsn: null };
 
@@ -156,10 +158,6 @@ export class Connector {
     return this.session?.confirmed ?? null;
   }
 
-  get sourceReport(): PreflightReport | null {
-    return this.report;
-  }
-
   onStateChange(listener: (state: ConnectorState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -192,8 +190,8 @@ export class Connector {
     if (this.stateValue === 'failed') throw this.failure;
   }
 
-  /** Stops reading, lets in-flight batches finish (bounded), confirms what is durable, closes. */
-  async stop(_drainTimeoutMs = 5_000): Promise<void> {
+  /** Stops reading, lets in-flight batches finish (at most DRAIN_TIMEOUT_MS), confirms what is durable, closes. */
+  async stop(): Promise<void> {
     if (this.stateValue === 'stopped' || this.stateValue === 'failed') return;
     if (!this.running) {
       this.transition('stopping');
@@ -333,7 +331,7 @@ export class Connector {
   private async drain(session: Session): Promise<void> {
     this.transition('stopping');
     session.connection.pause();
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (session.acks.slice(session.ackHead).some((a) => !a.done) && Date.now() < deadline) await sleep(5);
     if (session.confirmed !== session.sentConfirmed) {
       session.connection.sendStatus(session.received, session.confirmed);

@@ -13,12 +13,6 @@ export function computeFeatures(state: UserState, truncatedBeforeLsn: number): F
   return vector;
 }
 
-export function defaultFeatures(): FeatureVector {
-  const vector = {} as FeatureVector;
-  for (const name of Object.keys(FEATURES) as FeatureName[]) vector[name] = null;
-  return vector;
-}
-
 function computeLast(
   state: UserState,
   definition: FeatureDefinition,

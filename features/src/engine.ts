@@ -125,44 +125,63 @@ export class FeatureEngine {
     }
   }
 
+  /** One batch: parse, find each change's user, plan and commit per user (re-planning on conflicts), record. */
   private async apply(batch: readonly Submission[]): Promise<void> {
-    const { metrics, store, source } = this.options;
     const startedUs = this.clock.nowUs();
+    const input = this.collect(batch);
+    const routed = await this.route(input.changes);
+    const limits: Limits = {
+      maxRows: this.options.maxRowsPerUser,
+      retentionUs: this.options.retentionUs,
+      truncatedBeforeLsn: Math.max(this.options.store.truncatedBeforeLsn(), input.truncatedBeforeLsn ?? 0),
+    };
+    const outcomes = await this.commit(input, routed, limits);
+    outcomes.ignored += input.ignored + routed.unresolved;
+    this.record(input, outcomes, startedUs);
+  }
+
+  private collect(batch: readonly Submission[]) {
     const changes: ActivityChange[] = [];
     const deadLetters: DeadLetter[] = [];
     let ignored = 0;
-    let checkpoint: number | null = null;
     let events = 0;
+    let checkpoint: number | null = null;
+    let truncatedBeforeLsn: number | null = null;
     for (const item of batch) {
       if (item.checkpoint !== null) checkpoint = Math.max(checkpoint ?? 0, item.checkpoint);
       for (const event of item.events) {
         events++;
-        const parsed = parseActivityEvent(event, source);
-        if (parsed.ok === 'skip') ignored++;
-        else if (parsed.ok) {
+        const parsed = parseActivityEvent(event, this.options.source);
+        if (parsed.ok === 'skip') {
+          ignored++;
+        } else if (parsed.ok) {
           changes.push(parsed.change);
           if (parsed.warning) deadLetters.push(parsed.warning);
-        } else deadLetters.push(parsed.deadLetter);
+          if (parsed.change.kind === 'truncate') {
+            truncatedBeforeLsn = Math.max(truncatedBeforeLsn ?? 0, parsed.change.position.lsn);
+          }
+        } else {
+          deadLetters.push(parsed.deadLetter);
+        }
       }
     }
+    return { changes, deadLetters, ignored, events, checkpoint, truncatedBeforeLsn };
+  }
 
-    let truncatedBeforeLsn: number | null = null;
-    for (const change of changes) {
-      if (change.kind === 'truncate')
-        truncatedBeforeLsn = Math.max(truncatedBeforeLsn ?? 0, change.position.lsn);
-    }
-    const routed = await this.route(changes);
-    ignored += routed.unresolved;
-    const limits: Limits = {
-      maxRows: this.options.maxRowsPerUser,
-      retentionUs: this.options.retentionUs,
-      truncatedBeforeLsn: Math.max(store.truncatedBeforeLsn(), truncatedBeforeLsn ?? 0),
-    };
-
+  /**
+   * Plans each user's changes against their current state and commits all users in one round trip. A user whose
+   * stored version moved meanwhile (another engine, or a write that landed although its reply was lost) is
+   * re-read from Redis and re-planned; the rest of the batch is already durable.
+   */
+  private async commit(
+    input: ReturnType<FeatureEngine['collect']>,
+    routed: Awaited<ReturnType<FeatureEngine['route']>>,
+    limits: Limits,
+  ): Promise<{ applied: number; duplicates: number; ignored: number }> {
+    const { store, metrics } = this.options;
+    const outcomes = { applied: 0, duplicates: 0, ignored: 0 };
     let pending = routed.perUser;
     let states = await store.states([...pending.keys()]);
-    let applied = 0;
-    let duplicates = 0;
     for (let round = 0; ; round++) {
       const nowUs = this.clock.nowUs();
       const users: UserCommit[] = [];
@@ -171,32 +190,33 @@ export class FeatureEngine {
         const state = states.get(userId)!;
         const planned = plan(state, userChanges, limits, nowUs);
         if (planned === null) {
-          duplicates += userChanges.length;
+          outcomes.duplicates += userChanges.length;
           continue;
         }
         users.push({ state, plan: planned });
         const removals = [...planned.evictedLive, ...(routed.deletedRows.get(userId) ?? [])];
         if (removals.length > 0) ownerRemovals.set(userId, removals);
       }
+      // Row owners, dead letters and the truncate marker are written with the first round only.
       const first = round === 0;
       const { conflicts } = await store.commit({
         users,
         ownerSets: first ? routed.ownerSets : new Map(),
         ownerRemovals,
-        deadLetters: first ? deadLetters : [],
-        truncatedBeforeLsn: first ? truncatedBeforeLsn : null,
-        checkpoint,
+        deadLetters: first ? input.deadLetters : [],
+        truncatedBeforeLsn: first ? input.truncatedBeforeLsn : null,
+        checkpoint: input.checkpoint,
       });
       const conflicted = new Set(conflicts);
       for (const { state, plan: committed } of users) {
         if (conflicted.has(state.userId)) continue;
         for (const outcome of committed.outcomes) {
-          if (outcome === 'applied') applied++;
-          else if (outcome === 'duplicate') duplicates++;
-          else ignored++;
+          if (outcome === 'applied') outcomes.applied++;
+          else if (outcome === 'duplicate') outcomes.duplicates++;
+          else outcomes.ignored++;
         }
       }
-      if (conflicted.size === 0) break;
+      if (conflicted.size === 0) return outcomes;
       metrics.engineConflicts.inc(conflicted.size);
       if (round + 1 >= MAX_CONFLICT_ROUNDS) {
         throw briskError(
@@ -207,17 +227,25 @@ export class FeatureEngine {
       pending = new Map([...pending].filter(([userId]) => conflicted.has(userId)));
       states = await store.freshStates([...conflicted]);
     }
+  }
 
+  private record(
+    input: ReturnType<FeatureEngine['collect']>,
+    outcomes: { applied: number; duplicates: number; ignored: number },
+    startedUs: number,
+  ): void {
+    const { metrics } = this.options;
     const doneUs = this.clock.nowUs();
-    for (const change of changes) metrics.commitToStore.observe(Math.max(0, doneUs - change.commitUs) / 1e6);
+    for (const change of input.changes)
+      metrics.commitToStore.observe(Math.max(0, doneUs - change.commitUs) / 1e6);
     metrics.engineBatchSeconds.observe((doneUs - startedUs) / 1e6);
-    metrics.engineBatchEvents.observe(events);
-    if (applied) metrics.engineEvents.inc({ outcome: 'applied' }, applied);
-    if (duplicates) metrics.engineEvents.inc({ outcome: 'duplicate' }, duplicates);
-    if (ignored) metrics.engineEvents.inc({ outcome: 'ignored' }, ignored);
-    const rejected = deadLetters.filter((d) => d.disposition === 'rejected').length;
+    metrics.engineBatchEvents.observe(input.events);
+    if (outcomes.applied) metrics.engineEvents.inc({ outcome: 'applied' }, outcomes.applied);
+    if (outcomes.duplicates) metrics.engineEvents.inc({ outcome: 'duplicate' }, outcomes.duplicates);
+    if (outcomes.ignored) metrics.engineEvents.inc({ outcome: 'ignored' }, outcomes.ignored);
+    const rejected = input.deadLetters.filter((d) => d.disposition === 'rejected').length;
     if (rejected) metrics.engineEvents.inc({ outcome: 'dead_letter' }, rejected);
-    for (const letter of deadLetters) {
+    for (const letter of input.deadLetters) {
       metrics.deadLetters.inc({ code: letter.code });
       this.log.warn({ code: letter.code, disposition: letter.disposition }, letter.message);
     }

@@ -336,10 +336,6 @@ export class RedisFeatureStore implements StateStore {
     return this.client.isReady;
   }
 
-  async ping(): Promise<void> {
-    await this.redis(() => this.client.ping());
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     destroyQuietly(this.client);
