@@ -285,7 +285,7 @@ export class FeatureEngine {
         const previous = change.previousUserId ?? owners.get(rowId) ?? null;
         if (previous !== null && previous !== change.userId)
           add(previous, { kind: 'delete', rowId, position, commitUs });
-        add(change.userId, { kind: 'upsert', rowId, row: change.row, position, commitUs });
+        add(change.userId, change);
         if (change.isNew || previous !== change.userId) ownerSets.set(rowId, change.userId);
         owners.set(rowId, change.userId);
         continue;
@@ -296,7 +296,7 @@ export class FeatureEngine {
         unresolved++;
         continue;
       }
-      add(owner, { kind: 'delete', rowId, position, commitUs });
+      add(owner, change);
       owners.delete(rowId);
       ownerSets.delete(rowId);
       const list = deletedRows.get(owner);

@@ -1,4 +1,4 @@
-import type { ActivityRow, Position } from './activity.ts';
+import type { ActivityChange, ActivityRow } from './activity.ts';
 
 /**
  * A user's state: the latest version of each of their recent activity rows, keyed by row id. Because a row
@@ -34,20 +34,10 @@ export interface UserState {
   updatedAtUs: number | null;
 }
 
+/** A change once its user is known: the parsed activity change minus what only routing needed. */
 export type UserChange =
-  | {
-      readonly kind: 'upsert';
-      readonly rowId: string;
-      readonly row: ActivityRow;
-      readonly position: Position;
-      readonly commitUs: number;
-    }
-  | {
-      readonly kind: 'delete';
-      readonly rowId: string;
-      readonly position: Position;
-      readonly commitUs: number;
-    };
+  | Pick<Extract<ActivityChange, { kind: 'upsert' }>, 'kind' | 'rowId' | 'row' | 'position' | 'commitUs'>
+  | Pick<Extract<ActivityChange, { kind: 'delete' }>, 'kind' | 'rowId' | 'position' | 'commitUs'>;
 
 export interface Limits {
   /** Rows (tombstones included) kept per user; the oldest by activity time go first, tombstones before rows. */
