@@ -1,2 +1,3 @@
+export * from './schemas.ts';
 export * from './server.ts';
 export * from './waiters.ts';

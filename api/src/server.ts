@@ -2,28 +2,57 @@ import { timingSafeEqual } from 'node:crypto';
 import {
   BriskError,
   briskError,
+  type Clock,
   formatLsn,
   formatTimestampUs,
   type Logger,
   type Metrics,
+  systemClock,
   userIdProblem,
 } from '@brisk/core';
-import { computeFeatures, FEATURES, type FeatureVector, type UserState } from '@brisk/features';
+import {
+  type Catalogue,
+  computeFeatures,
+  FEATURE_NAMES,
+  FEATURES,
+  type FeatureName,
+  type FeatureVector,
+  type ReadContext,
+  recommend,
+  type UserState,
+} from '@brisk/features';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   LogController,
 } from 'fastify';
+import {
+  batchBody,
+  batchResponse,
+  errorBody,
+  featureBody,
+  featureQuery,
+  MAX_BATCH,
+  recommendationBody,
+  recommendationQuery,
+  userIdParams,
+} from './schemas.ts';
 import { type ChangeFeed, VersionWaiters } from './waiters.ts';
 
 /**
- * The feature API. Reads go L1 -> Redis and the vector is computed at read time from the user's rows; the
- * response carries the freshness of the state it came from (version, commit time and LSN of the newest change).
+ * The feature API. Reads go L1 -> Redis and the vector is computed at read time from the user's rows (so
+ * windows are relative to the moment of reading); the response carries the freshness of the state it came from
+ * (version, commit time and LSN of the newest change).
  */
 export interface FeatureReader {
   get(userId: string): Promise<UserState>;
   truncatedBeforeLsn(): number;
+  catalogue(): Catalogue;
+  /** Product ids, most popular first (for users with no history). */
+  popular(limit: number): Promise<string[]>;
 }
 
 export interface DeadLetterReader {
@@ -41,26 +70,32 @@ export interface ApiOptions {
   readonly readiness: () => Readiness;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** When set, every route but /healthz and /readyz needs `Authorization: Bearer <token>`. */
+  /** When set, every route but /healthz, /readyz and /docs needs `Authorization: Bearer <token>`. */
   readonly token: string | null;
   /** Refreshes gauges that are expensive to keep current (slot lag) just before a scrape. */
   readonly beforeScrape?: () => Promise<void>;
   /** Committed changes, for requests that wait for a version (`?minVersion=`). */
   readonly changes: ChangeFeed;
+  readonly clock?: Clock;
 }
 
 export interface FeatureResponse {
   userId: string;
-  features: FeatureVector;
+  features: Partial<FeatureVector>;
   meta: { version: number; updatedAt: string | null; commitTs: string | null; lsn: string | null };
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+const OPEN_PREFIX = '/docs';
 
-export function featureResponse(state: UserState, truncatedBeforeLsn: number): FeatureResponse {
+export function featureResponse(
+  state: UserState,
+  context: ReadContext,
+  names: readonly FeatureName[] = FEATURE_NAMES,
+): FeatureResponse {
   return {
     userId: state.userId,
-    features: computeFeatures(state, truncatedBeforeLsn),
+    features: computeFeatures(state, context, names) as Partial<FeatureVector>,
     meta: {
       version: state.version,
       updatedAt: state.updatedAtUs === null ? null : formatTimestampUs(state.updatedAtUs),
@@ -70,45 +105,9 @@ export function featureResponse(state: UserState, truncatedBeforeLsn: number): F
   };
 }
 
-const errorBody = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
-
-const featureBody = {
-  type: 'object',
-  properties: {
-    userId: { type: 'string' },
-    features: {
-      type: 'object',
-      properties: Object.fromEntries(
-        Object.entries(FEATURES).map(([name, definition]) => [
-          name,
-          { type: ['string', 'null'], description: definition.description },
-        ]),
-      ),
-    },
-    meta: {
-      type: 'object',
-      properties: {
-        version: { type: 'integer' },
-        updatedAt: { type: ['string', 'null'] },
-        commitTs: { type: ['string', 'null'] },
-        lsn: { type: ['string', 'null'] },
-      },
-    },
-  },
-} as const;
-
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { metrics, store } = options;
+  const clock = options.clock ?? systemClock;
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // Per-request logs would dominate a read path measured in microseconds; /metrics has the request histogram.
@@ -122,9 +121,29 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     },
   });
 
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Brisk feature API',
+        version: '0.1.0',
+        description:
+          'Real-time per-user features computed from PostgreSQL changes. Errors: {"error": {code, message}}.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(options.token === null ? {} : { security: [{ bearer: [] }] }),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
   const token = options.token === null ? null : Buffer.from(`Bearer ${options.token}`);
   app.addHook('onRequest', async (request, reply) => {
-    if (token === null || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (
+      token === null ||
+      OPEN_ROUTES.has(request.routeOptions.url ?? '') ||
+      request.url.startsWith(OPEN_PREFIX)
+    ) {
+      return;
+    }
     const header = Buffer.from(request.headers.authorization ?? '');
     if (header.length !== token.length || !timingSafeEqual(header, token)) {
       reply.header('www-authenticate', 'Bearer realm="brisk"');
@@ -157,9 +176,16 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     );
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const context = (): ReadContext => ({
+    nowUs: clock.nowUs(),
+    catalogue: store.catalogue(),
+    truncatedBeforeLsn: store.truncatedBeforeLsn(),
+  });
+  const errors = { '4xx': errorBody, '5xx': errorBody };
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const { ready, checks } = options.readiness();
     if (ready) return { status: 'ready', checks };
     return reply.code(503).send({
@@ -168,7 +194,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     await options
       .beforeScrape?.()
       .catch((error: unknown) => app.log.debug({ err: error }, 'scrape refresh failed'));
@@ -179,13 +205,22 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const waiters = new VersionWaiters(options.changes);
   app.addHook('onClose', async () => waiters.close());
 
-  app.get<{ Params: { userId: string }; Querystring: { minVersion?: string; waitMs?: string } }>(
+  app.get<{
+    Params: { userId: string };
+    Querystring: { features?: string; minVersion?: string; waitMs?: string };
+  }>(
     '/api/v1/features/user/:userId',
-    { schema: { response: { 200: featureBody, '4xx': errorBody, '5xx': errorBody } } },
+    {
+      schema: {
+        summary: "A user's features",
+        params: userIdParams,
+        querystring: featureQuery,
+        response: { 200: featureBody, ...errors },
+      },
+    },
     async (request, reply) => {
-      const { userId } = request.params;
-      const problem = userIdProblem(userId);
-      if (problem !== null) throw briskError('BRISK_INVALID_USER_ID', `user id ${problem}`);
+      const userId = validUserId(request.params.userId);
+      const names = featureNames(request.query.features?.split(','));
       const minVersion = integerParam(request.query.minVersion, 'minVersion', 0, Number.MAX_SAFE_INTEGER);
       const waitMs =
         integerParam(request.query.waitMs, 'waitMs', 0, 30_000) ?? (minVersion === null ? 0 : 5_000);
@@ -205,23 +240,109 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         if (await reached) state = await store.get(userId);
       }
       cancel?.abort();
-      return featureResponse(state, store.truncatedBeforeLsn());
+      return featureResponse(state, context(), names);
     },
   );
   // An empty id does not match the route above; it is still a bad id, not a missing route.
-  app.get('/api/v1/features/user/', async () => {
+  app.get('/api/v1/features/user/', { schema: { hide: true } }, async () => {
     throw briskError('BRISK_INVALID_USER_ID', 'user id is empty');
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/v1/deadletters', async (request) => {
-    const limit = Number(request.query.limit ?? 100);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw briskError('BRISK_BAD_REQUEST', 'limit must be an integer from 1 to 1000');
-    }
-    return { deadLetters: await store.deadLetters(limit) };
-  });
+  app.post<{ Body: { userIds: string[]; features?: string[] } }>(
+    '/api/v1/features/users',
+    {
+      schema: {
+        summary: `Features of up to ${MAX_BATCH} users, in the order asked`,
+        body: batchBody,
+        response: { 200: batchResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { userIds } = request.body;
+      userIds.forEach((id, index) => {
+        const problem = userIdProblem(id);
+        if (problem !== null)
+          throw briskError('BRISK_INVALID_USER_ID', `userIds[${index}]: user id ${problem}`);
+      });
+      const names = featureNames(request.body.features);
+      const states = await Promise.all(userIds.map((id) => store.get(id)));
+      const read = context();
+      reply.header('cache-control', 'no-store');
+      return { users: states.map((state) => featureResponse(state, read, names)) };
+    },
+  );
+
+  app.get<{ Params: { userId: string }; Querystring: { limit?: string } }>(
+    '/api/v1/recommendations/user/:userId',
+    {
+      schema: {
+        summary:
+          'Products ranked for a user from their features (popular products for a user with no history)',
+        params: userIdParams,
+        querystring: recommendationQuery,
+        response: { 200: recommendationBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const userId = validUserId(request.params.userId);
+      const limit = integerParam(request.query.limit, 'limit', 1, 100) ?? 10;
+      const state = await store.get(userId);
+      const read = context();
+      const features = computeFeatures(state, read, [
+        'embedding',
+        'recentProducts',
+        'topCategories5m',
+        'lastClickedCategory',
+      ]);
+      const popular = await store.popular(limit * 2);
+      reply.header('cache-control', 'no-store');
+      return {
+        userId,
+        items: recommend(
+          {
+            embedding: features.embedding ?? [],
+            recentProducts: features.recentProducts ?? [],
+            topCategories5m: features.topCategories5m ?? [],
+            lastClickedCategory: features.lastClickedCategory ?? null,
+          },
+          read.catalogue,
+          popular,
+          limit,
+        ),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { limit?: string } }>(
+    '/api/v1/deadletters',
+    { schema: { summary: 'Newest dead letters (events that could not be fully used)' } },
+    async (request) => {
+      const limit = integerParam(request.query.limit, 'limit', 1, 1000) ?? 100;
+      return { deadLetters: await store.deadLetters(limit) };
+    },
+  );
 
   return app;
+}
+
+function validUserId(userId: string): string {
+  const problem = userIdProblem(userId);
+  if (problem !== null) throw briskError('BRISK_INVALID_USER_ID', `user id ${problem}`);
+  return userId;
+}
+
+/** Requested feature names, all of them when none are named; an unknown name is a 400 listing the known ones. */
+function featureNames(requested: readonly string[] | undefined): FeatureName[] {
+  if (requested === undefined) return FEATURE_NAMES;
+  const names = requested.map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(name in FEATURES));
+  if (unknown.length > 0 || names.length === 0) {
+    throw briskError(
+      'BRISK_BAD_REQUEST',
+      `unknown feature(s) ${unknown.join(', ') || '(none named)'}; known: ${FEATURE_NAMES.join(', ')}`,
+    );
+  }
+  return [...new Set(names)] as FeatureName[];
 }
 
 function integerParam(raw: string | undefined, name: string, min: number, max: number): number | null {

@@ -241,8 +241,8 @@ export class Connector {
 
   private async connectAndStream(signal: AbortSignal, onStreaming: () => void): Promise<void> {
     const { source } = this.options;
-    // Its advice (replica identity, unpublished operations) is worth saying once, not at every reconnect.
-    this.report = await preflight(this.pool, source, this.report === null ? this.log : undefined);
+    // Quiet: the pipeline ran the same checks at start and gave their advice once; here they only guard.
+    this.report = await preflight(this.pool, source);
     const slot = await ensureSlot(this.pool, source.slot);
     if (slot.created) this.log.info({ slot: source.slot }, 'created durable replication slot');
     this.envelope = {

@@ -100,6 +100,7 @@ export function buildSource(
   tx: TransactionContext,
   lsn: Lsn | null,
   options: EnvelopeOptions,
+  snapshot: DebeziumSource['snapshot'] = 'false',
 ): DebeziumSource {
   const commitMs = Math.floor(tx.commitTimeUs / 1000);
   return {
@@ -107,7 +108,7 @@ export function buildSource(
     connector: 'postgresql',
     name: options.topicPrefix,
     ts_ms: commitMs,
-    snapshot: 'false',
+    snapshot,
     db: options.database,
     // Built by hand: this runs once per event, and both elements are digits or null.
     sequence: `[${tx.lastCommitLsn === null ? 'null' : `"${tx.lastCommitLsn}"`},${lsn === null ? 'null' : `"${lsn}"`}]`,

@@ -13,10 +13,19 @@ export interface SourceSpec {
   readonly slot: string;
 }
 
+export interface TableName {
+  readonly schema: string;
+  readonly table: string;
+}
+
+/** How the catalogue reaches Brisk: through the slot, by read-only lookups, or not at all. */
+export type CatalogueSource = 'published' | 'unpublished' | 'missing';
+
 export interface PreflightReport {
   readonly serverVersion: number;
   readonly replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
   readonly database: string;
+  readonly catalogue: CatalogueSource;
 }
 
 /** Columns of the seed's user_activity table that the engine reads. */
@@ -37,7 +46,12 @@ const IDENTITY: Record<string, PreflightReport['replicaIdentity']> = {
   i: 'index',
 };
 
-export async function preflight(db: Queryable, spec: SourceSpec, log?: Logger): Promise<PreflightReport> {
+export async function preflight(
+  db: Queryable,
+  spec: SourceSpec,
+  log?: Logger,
+  catalogueTable?: TableName,
+): Promise<PreflightReport> {
   const qualified = `${spec.schema}.${spec.table}`;
   const settings = await query(
     db,
@@ -143,12 +157,66 @@ export async function preflight(db: Queryable, spec: SourceSpec, log?: Logger): 
         `For full old rows (and no index lookups): ALTER TABLE ${qualified} REPLICA IDENTITY FULL;`,
     );
   }
-  return { serverVersion: server.version, replicaIdentity, database: server.database };
+  const catalogue =
+    catalogueTable === undefined ? 'missing' : await catalogueSource(db, spec, catalogueTable);
+  if (catalogueTable !== undefined && catalogue !== 'published') {
+    const name = `${catalogueTable.schema}.${catalogueTable.table}`;
+    log?.info(
+      { table: name, catalogue },
+      catalogue === 'missing'
+        ? 'no catalogue table: categories, prices and embeddings are unknown (set BRISK_CATALOGUE_TABLE if it has another name)'
+        : `catalogue not published: products are looked up read-only and re-read every 10 min. For live changes: ALTER PUBLICATION ${spec.publication} ADD TABLE ${name};`,
+    );
+  }
+  return { serverVersion: server.version, replicaIdentity, database: server.database, catalogue };
+}
+
+async function catalogueSource(db: Queryable, spec: SourceSpec, table: TableName): Promise<CatalogueSource> {
+  const rows = await query(
+    db,
+    `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $2 AND c.relname = $3 AND c.relkind IN ('r', 'p')) AS present,
+            EXISTS (SELECT 1 FROM pg_publication_tables
+                     WHERE pubname = $1 AND schemaname = $2 AND tablename = $3) AS published`,
+    [spec.publication, table.schema, table.table],
+  );
+  const row = rows[0] as { present: boolean; published: boolean } | undefined;
+  if (!row?.present) return 'missing';
+  return row.published ? 'published' : 'unpublished';
 }
 
 export interface SlotInfo {
   readonly created: boolean;
   readonly confirmedFlushLsn: Lsn | null;
+}
+
+/** The slot if it exists, checked to be a pgoutput slot of this database; null when there is none. */
+export async function inspectSlot(db: Queryable, slot: string): Promise<SlotInfo | null> {
+  const existing = await query(
+    db,
+    `SELECT plugin, slot_type, database, confirmed_flush_lsn::text AS confirmed, current_database() AS current
+       FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot],
+  );
+  const row = existing[0] as
+    | {
+        plugin: string | null;
+        slot_type: string;
+        database: string | null;
+        confirmed: string | null;
+        current: string;
+      }
+    | undefined;
+  if (!row) return null;
+  if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput' || row.database !== row.current) {
+    throw briskError(
+      'BRISK_SLOT_MISMATCH',
+      `slot '${slot}' exists as a ${row.slot_type} slot (plugin ${row.plugin ?? 'none'}, database ${row.database ?? 'none'}); ` +
+        `Brisk needs a pgoutput slot in '${row.current}'. Set BRISK_SLOT to another name, or drop it: ` +
+        `SELECT pg_drop_replication_slot('${slot}');`,
+    );
+  }
+  return { created: false, confirmedFlushLsn: row.confirmed === null ? null : parseLsn(row.confirmed) };
 }
 
 /**
@@ -157,32 +225,8 @@ export interface SlotInfo {
  */
 export async function ensureSlot(db: Queryable, slot: string): Promise<SlotInfo> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const existing = await query(
-      db,
-      `SELECT plugin, slot_type, database, confirmed_flush_lsn::text AS confirmed, current_database() AS current
-         FROM pg_replication_slots WHERE slot_name = $1`,
-      [slot],
-    );
-    const row = existing[0] as
-      | {
-          plugin: string | null;
-          slot_type: string;
-          database: string | null;
-          confirmed: string | null;
-          current: string;
-        }
-      | undefined;
-    if (row) {
-      if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput' || row.database !== row.current) {
-        throw briskError(
-          'BRISK_SLOT_MISMATCH',
-          `slot '${slot}' exists as a ${row.slot_type} slot (plugin ${row.plugin ?? 'none'}, database ${row.database ?? 'none'}); ` +
-            `Brisk needs a pgoutput slot in '${row.current}'. Set BRISK_SLOT to another name, or drop it: ` +
-            `SELECT pg_drop_replication_slot('${slot}');`,
-        );
-      }
-      return { created: false, confirmedFlushLsn: row.confirmed === null ? null : parseLsn(row.confirmed) };
-    }
+    const existing = await inspectSlot(db, slot);
+    if (existing) return existing;
     try {
       const created = await db.query(
         `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
@@ -205,6 +249,11 @@ export async function ensureSlot(db: Queryable, slot: string): Promise<SlotInfo>
     }
   }
   throw briskError('BRISK_SLOT_MISMATCH', `slot '${slot}' could not be created or read`);
+}
+
+/** Drops a slot Brisk created and never streamed from (an interrupted initial snapshot). */
+export async function dropSlot(db: Queryable, slot: string): Promise<void> {
+  await query(db, 'SELECT pg_drop_replication_slot($1)', [slot]);
 }
 
 /** WAL the slot holds back, in bytes; null when the server cannot say (e.g. a standby). */

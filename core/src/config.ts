@@ -26,11 +26,14 @@ export interface Config {
     readonly publication: string;
     readonly slot: string;
   };
+  /** The product catalogue joined into features (category, price, embedding). */
+  readonly catalogue: { readonly schema: string; readonly table: string };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
   readonly redisDurability: RedisDurability;
   readonly decimalHandling: DecimalHandling;
   readonly heartbeatMs: number;
+  readonly snapshot: 'initial' | 'never';
   readonly state: {
     readonly maxRowsPerUser: number;
     readonly userTtlSeconds: number;
@@ -86,6 +89,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     default: 'public.user_activity',
     description: 'Activity table captured (`schema.table`), with the seed schema.',
   },
+  {
+    name: 'BRISK_CATALOGUE_TABLE',
+    default: 'public.product',
+    description:
+      'Product catalogue (`id`, `name`, `category`, `price`). Read through the slot when published, else looked up read-only; absent: categories are null.',
+  },
   { name: 'BRISK_PUBLICATION', default: 'dbz_publication', description: 'Publication the slot decodes.' },
   {
     name: 'BRISK_SLOT',
@@ -109,6 +118,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     default: 'precise',
     description:
       'NUMERIC encoding in change events, as Debezium `decimal.handling.mode`: precise, string, double.',
+  },
+  {
+    name: 'BRISK_SNAPSHOT',
+    default: 'initial',
+    description:
+      '`initial`: when Brisk creates its slot, it first reads the rows already in the tables (within retention), like Debezium `snapshot.mode=initial`. `never`: only changes from then on.',
   },
   {
     name: 'BRISK_HEARTBEAT_MS',
@@ -211,15 +226,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push('BRISK_API_TOKEN must be at least 16 characters (use e.g. `openssl rand -hex 24`)');
   }
 
-  const sourceTable = get('BRISK_SOURCE_TABLE') ?? 'public.user_activity';
-  const tableParts = sourceTable.split('.');
-  let schema = 'public';
-  let table = 'user_activity';
-  if (tableParts.length !== 2 || !tableParts.every((p) => IDENT.test(p))) {
-    problems.push(`BRISK_SOURCE_TABLE must be schema.table in lower case (got '${sourceTable}')`);
-  } else {
-    [schema, table] = tableParts as [string, string];
-  }
+  const qualified = (name: string, fallback: string): { schema: string; table: string } => {
+    const raw = get(name) ?? fallback;
+    const parts = raw.split('.');
+    if (parts.length !== 2 || !parts.every((p) => IDENT.test(p))) {
+      problems.push(`${name} must be schema.table in lower case (got '${raw}')`);
+      const [schema, table] = fallback.split('.') as [string, string];
+      return { schema, table };
+    }
+    const [schema, table] = parts as [string, string];
+    return { schema, table };
+  };
+  const { schema, table } = qualified('BRISK_SOURCE_TABLE', 'public.user_activity');
+  const catalogue = qualified('BRISK_CATALOGUE_TABLE', 'public.product');
 
   const config: Config = {
     databaseUrl,
@@ -234,6 +253,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publication: ident('BRISK_PUBLICATION', 'dbz_publication'),
       slot: ident('BRISK_SLOT', 'brisk_user_activity'),
     },
+    catalogue,
     dataDir: path.resolve(cwd, get('BRISK_DATA_DIR') ?? '.brisk'),
     logLevel: oneOf('BRISK_LOG_LEVEL', LOG_LEVELS, 'info'),
     redisDurability: oneOf<RedisDurability>(
@@ -247,6 +267,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       'precise',
     ),
     heartbeatMs: int('BRISK_HEARTBEAT_MS', 10_000, 100, 600_000),
+    snapshot: oneOf('BRISK_SNAPSHOT', ['initial', 'never'] as const, 'initial'),
     state: {
       maxRowsPerUser: int('BRISK_MAX_ROWS_PER_USER', 500, 1, 100_000),
       userTtlSeconds: int('BRISK_USER_TTL_S', 604_800, 60, 31_536_000),

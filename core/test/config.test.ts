@@ -30,11 +30,13 @@ describe('loadConfig defaults', () => {
         publication: 'dbz_publication',
         slot: 'brisk_user_activity',
       },
+      catalogue: { schema: 'public', table: 'product' },
       dataDir: '/srv/shop/.brisk',
       logLevel: 'info',
       redisDurability: 'strict',
       decimalHandling: 'precise',
       heartbeatMs: 10_000,
+      snapshot: 'initial',
       state: { maxRowsPerUser: 500, userTtlSeconds: 604_800, l1MaxBytes: 256 * 1024 * 1024 },
     };
     expect(loadConfig({}, CWD)).toEqual(expected);
@@ -63,6 +65,8 @@ describe('loadConfig defaults', () => {
         BRISK_API_TOKEN: TOKEN,
         WEB_PORT: '3001',
         BRISK_SOURCE_TABLE: 'app.activity_log',
+        BRISK_CATALOGUE_TABLE: 'app.items',
+        BRISK_SNAPSHOT: 'never',
         BRISK_PUBLICATION: 'pub_1',
         BRISK_SLOT: 'slot_1',
         BRISK_DATA_DIR: 'var/brisk',
@@ -84,11 +88,13 @@ describe('loadConfig defaults', () => {
       api: { host: '0.0.0.0', port: 9090, token: TOKEN },
       web: { port: 3001 },
       source: { schema: 'app', table: 'activity_log', publication: 'pub_1', slot: 'slot_1' },
+      catalogue: { schema: 'app', table: 'items' },
       dataDir: '/srv/shop/var/brisk',
       logLevel: 'silent',
       redisDurability: 'relaxed',
       decimalHandling: 'string',
       heartbeatMs: 100,
+      snapshot: 'never',
       state: { maxRowsPerUser: 100_000, userTtlSeconds: 60, l1MaxBytes: 1024 * 1024 },
     });
   });

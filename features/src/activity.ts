@@ -60,6 +60,9 @@ export type ParseResult =
   /** Not an activity change at all (other table, heartbeat, logical message): nothing to do. */
   | { readonly ok: 'skip' };
 
+/** The position of every snapshot read: row version 0, so any streamed change of the row wins. */
+export const SNAPSHOT_POSITION: Position = { order: 0, lsn: 0 };
+
 /** Activity types whose rows must name a product. */
 export const PRODUCT_ACTIVITIES: ReadonlySet<string> = new Set([
   'VIEW_PRODUCT',
@@ -90,7 +93,9 @@ export function parseActivityEvent(event: ChangeEvent, source: SourceTable): Par
   if (op !== 'c' && op !== 'u' && op !== 'r' && op !== 'd' && op !== 't') {
     return reject('BRISK_EVENT_MALFORMED', `unknown op '${String(op)}'`, event);
   }
-  const position = positionOf(event);
+  // A snapshot read is older than anything streamed, whatever its source.lsn says: a transaction that began
+  // before the snapshot and committed after it streams changes whose LSNs are below the snapshot's point.
+  const position = op === 'r' ? SNAPSHOT_POSITION : positionOf(event);
   if (!position) return reject('BRISK_EVENT_MALFORMED', 'source.lsn is missing or not a number', event);
   const commitUs = commitMicros(event);
 

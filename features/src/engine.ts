@@ -12,7 +12,9 @@ import {
   systemClock,
 } from '@brisk/core';
 import { type ActivityChange, type DeadLetter, parseActivityEvent, type SourceTable } from './activity.ts';
-import type { StateStore, UserCommit } from './ports.ts';
+import type { Product } from './catalogue.ts';
+import type { CommitRequest, ProductLookup, StateStore, UserCommit } from './ports.ts';
+import { foldProductChanges, isTable, type ProductChange, parseProductEvent } from './product-events.ts';
 import { type Limits, plan, type UserChange } from './state.ts';
 
 /**
@@ -31,7 +33,14 @@ export interface EngineOptions {
   readonly backoff?: BackoffPolicy;
   /** Upper bound on events per write. */
   readonly maxBatchEvents?: number;
+  /** The catalogue table whose change events update the product catalogue (when it is published). */
+  readonly catalogueTable?: SourceTable;
+  /** Reads products from the source when the catalogue table is not published; entries are re-read after 10 min. */
+  readonly productLookup?: ProductLookup;
 }
+
+const LOOKUP_TTL_US = 600_000_000;
+const LOOKUP_MEMORY = 100_000;
 
 interface Submission {
   readonly events: readonly ChangeEvent[];
@@ -51,6 +60,8 @@ export class FeatureEngine {
   private running = false;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  /** Products looked up in the source (found or not) and when, so each is asked at most every LOOKUP_TTL_US. */
+  private readonly lookedUp = new Map<string, number>();
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -79,17 +90,38 @@ export class FeatureEngine {
     await this.idle;
   }
 
+  /**
+   * Applies queued batches. Two run at once when they cannot interfere (see independent()): while one waits for
+   * Redis, the next is parsed and planned. Acknowledgement order does not depend on it: the connector confirms
+   * a position only once every batch before it is durable.
+   */
   private async drain(): Promise<void> {
     this.running = true;
+    let inFlight: { done: Promise<void>; footprint: Footprint } | null = null;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.takeBatch();
-        try {
-          await this.applyWithRetry(batch);
-          for (const item of batch) item.resolve();
-        } catch (error) {
-          for (const item of batch) item.reject(error);
+      while (this.queue.length > 0 || inFlight !== null) {
+        if (this.queue.length === 0) {
+          await inFlight!.done;
+          inFlight = null;
+          continue;
         }
+        const batch = this.takeBatch();
+        const input = this.collect(batch);
+        const footprint = footprintOf(input);
+        if (inFlight !== null && !independent(inFlight.footprint, footprint)) {
+          await inFlight.done;
+          inFlight = null;
+        }
+        const done = this.applyWithRetry(input).then(
+          () => {
+            for (const item of batch) item.resolve();
+          },
+          (error: unknown) => {
+            for (const item of batch) item.reject(error);
+          },
+        );
+        if (inFlight !== null) await inFlight.done;
+        inFlight = { done, footprint };
       }
     } finally {
       this.running = false;
@@ -109,12 +141,12 @@ export class FeatureEngine {
     return this.queue.splice(0, taken);
   }
 
-  private async applyWithRetry(batch: readonly Submission[]): Promise<void> {
+  private async applyWithRetry(input: Collected): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.stopped && attempt > 0)
         throw briskError('BRISK_STORE_UNAVAILABLE', 'stopped while retrying a batch');
       try {
-        await this.apply(batch);
+        await this.apply(input);
         return;
       } catch (error) {
         if (!isRetriable(error)) throw error;
@@ -125,23 +157,25 @@ export class FeatureEngine {
     }
   }
 
-  /** One batch: parse, find each change's user, plan and commit per user (re-planning on conflicts), record. */
-  private async apply(batch: readonly Submission[]): Promise<void> {
+  /** One batch: find each change's user, plan and commit per user (re-planning on conflicts), record. */
+  private async apply(input: Collected): Promise<void> {
     const startedUs = this.clock.nowUs();
-    const input = this.collect(batch);
     const routed = await this.route(input.changes);
     const limits: Limits = {
       maxRows: this.options.maxRowsPerUser,
       retentionUs: this.options.retentionUs,
       truncatedBeforeLsn: Math.max(this.options.store.truncatedBeforeLsn(), input.truncatedBeforeLsn ?? 0),
     };
-    const outcomes = await this.commit(input, routed, limits);
+    const products = await this.productChanges(input);
+    const outcomes = await this.commit(input, routed, limits, products);
     outcomes.ignored += input.ignored + routed.unresolved;
     this.record(input, outcomes, startedUs);
   }
 
   private collect(batch: readonly Submission[]) {
     const changes: ActivityChange[] = [];
+    const productChanges: ProductChange[] = [];
+    const catalogueTable = this.options.catalogueTable;
     const deadLetters: DeadLetter[] = [];
     let ignored = 0;
     let events = 0;
@@ -153,7 +187,13 @@ export class FeatureEngine {
         events++;
         const parsed = parseActivityEvent(event, this.options.source);
         if (parsed.ok === 'skip') {
-          ignored++;
+          if (catalogueTable !== undefined && event.op !== 'm' && isTable(event, catalogueTable)) {
+            const product = parseProductEvent(event);
+            if (product.ok) productChanges.push(product.change);
+            else deadLetters.push(product.deadLetter);
+          } else {
+            ignored++;
+          }
         } else if (parsed.ok) {
           changes.push(parsed.change);
           if (parsed.warning) deadLetters.push(parsed.warning);
@@ -165,7 +205,48 @@ export class FeatureEngine {
         }
       }
     }
-    return { changes, deadLetters, ignored, events, checkpoint, truncatedBeforeLsn };
+    return { changes, productChanges, deadLetters, ignored, events, checkpoint, truncatedBeforeLsn };
+  }
+
+  /**
+   * The batch's catalogue changes: from the catalogue table's change events, or, when it is not published, from
+   * looking up (read-only) the products the batch's rows name that the catalogue does not know or knew long ago.
+   * A failed lookup only leaves those categories unknown for now; it never holds the batch back.
+   */
+  private async productChanges(input: Collected): Promise<CommitRequest['products']> {
+    const folded = input.productChanges.length > 0 ? foldProductChanges(input.productChanges) : null;
+    const lookup = this.options.productLookup;
+    if (lookup === undefined) return folded;
+    const nowUs = this.clock.nowUs();
+    const wanted = new Set<string>();
+    for (const change of input.changes) {
+      const id = change.kind === 'upsert' ? change.row.productId : null;
+      if (id === null || wanted.has(id)) continue;
+      const askedAt = this.lookedUp.get(id);
+      if (
+        askedAt === undefined
+          ? this.options.store.catalogue().get(id) === undefined
+          : nowUs - askedAt > LOOKUP_TTL_US
+      ) {
+        wanted.add(id);
+      }
+    }
+    if (wanted.size === 0) return folded;
+    let found: Product[] = [];
+    try {
+      found = await lookup.products([...wanted]);
+    } catch (error) {
+      this.log.warn(
+        { err: error, products: wanted.size },
+        'product lookup failed; categories stay unknown for now',
+      );
+      return folded;
+    }
+    if (this.lookedUp.size > LOOKUP_MEMORY) this.lookedUp.clear();
+    for (const id of wanted) this.lookedUp.set(id, nowUs);
+    const set = new Map(folded?.set ?? []);
+    for (const product of found) set.set(product.id, product);
+    return { truncate: folded?.truncate ?? false, set, deleted: folded?.deleted ?? new Set() };
   }
 
   /**
@@ -174,9 +255,10 @@ export class FeatureEngine {
    * re-read from Redis and re-planned; the rest of the batch is already durable.
    */
   private async commit(
-    input: ReturnType<FeatureEngine['collect']>,
+    input: Collected,
     routed: Awaited<ReturnType<FeatureEngine['route']>>,
     limits: Limits,
+    products: CommitRequest['products'],
   ): Promise<{ applied: number; duplicates: number; ignored: number }> {
     const { store, metrics } = this.options;
     const outcomes = { applied: 0, duplicates: 0, ignored: 0 };
@@ -186,6 +268,7 @@ export class FeatureEngine {
       const nowUs = this.clock.nowUs();
       const users: UserCommit[] = [];
       const ownerRemovals = new Map<string, string[]>();
+      const popularity = new Map<string, number>();
       for (const [userId, userChanges] of pending) {
         const state = states.get(userId)!;
         const planned = plan(state, userChanges, limits, nowUs);
@@ -194,6 +277,8 @@ export class FeatureEngine {
           continue;
         }
         users.push({ state, plan: planned });
+        // Counted from the first round's plans only, so a user re-planned after a conflict is not counted twice.
+        if (round === 0) countPopularity(userChanges, planned.outcomes, popularity);
         const removals = [...planned.evictedLive, ...(routed.deletedRows.get(userId) ?? [])];
         if (removals.length > 0) ownerRemovals.set(userId, removals);
       }
@@ -206,6 +291,8 @@ export class FeatureEngine {
         deadLetters: first ? input.deadLetters : [],
         truncatedBeforeLsn: first ? input.truncatedBeforeLsn : null,
         checkpoint: input.checkpoint,
+        products: first ? products : null,
+        popularity,
       });
       const conflicted = new Set(conflicts);
       for (const { state, plan: committed } of users) {
@@ -230,7 +317,7 @@ export class FeatureEngine {
   }
 
   private record(
-    input: ReturnType<FeatureEngine['collect']>,
+    input: Collected,
     outcomes: { applied: number; duplicates: number; ignored: number },
     startedUs: number,
   ): void {
@@ -305,4 +392,53 @@ export class FeatureEngine {
     }
     return { perUser, ownerSets, deletedRows, unresolved };
   }
+}
+
+const POPULAR_TYPES = new Set(['VIEW_PRODUCT', 'CLICK_PRODUCT']);
+
+/** New rows (inserts and snapshot reads) of views and clicks that the plan applied, per product. */
+function countPopularity(
+  changes: readonly UserChange[],
+  outcomes: readonly string[],
+  into: Map<string, number>,
+): void {
+  changes.forEach((change, i) => {
+    if (outcomes[i] !== 'applied' || change.kind !== 'upsert') return;
+    if (!(change as { isNew?: boolean }).isNew || !POPULAR_TYPES.has(change.row.type)) return;
+    const product = change.row.productId;
+    if (product !== null) into.set(product, (into.get(product) ?? 0) + 1);
+  });
+}
+
+type Collected = ReturnType<FeatureEngine['collect']>;
+
+/** What a batch touches, to decide whether it may run beside another. */
+interface Footprint {
+  readonly users: ReadonlySet<string>;
+  readonly rows: ReadonlySet<string>;
+  /** Updates, deletes, truncates and catalogue changes depend on or change shared state: never overlapped. */
+  readonly exclusive: boolean;
+}
+
+function footprintOf(input: Collected): Footprint {
+  const users = new Set<string>();
+  const rows = new Set<string>();
+  let exclusive = input.productChanges.length > 0 || input.truncatedBeforeLsn !== null;
+  for (const change of input.changes) {
+    if (change.kind !== 'upsert' || !change.isNew) {
+      exclusive = true;
+      break;
+    }
+    users.add(change.userId);
+    rows.add(change.rowId);
+  }
+  return { users, rows, exclusive };
+}
+
+/** Two batches of inserts for different users and rows: neither reads what the other writes. */
+function independent(a: Footprint, b: Footprint): boolean {
+  if (a.exclusive || b.exclusive) return false;
+  for (const user of b.users) if (a.users.has(user)) return false;
+  for (const row of b.rows) if (a.rows.has(row)) return false;
+  return true;
 }

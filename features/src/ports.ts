@@ -1,4 +1,5 @@
 import type { DeadLetter } from './activity.ts';
+import type { Catalogue, Product } from './catalogue.ts';
 import type { Plan, UserState } from './state.ts';
 
 /**
@@ -22,11 +23,24 @@ export interface CommitRequest {
   readonly truncatedBeforeLsn: number | null;
   /** The source position this batch completes, when it is the end of a transaction. */
   readonly checkpoint: number | null;
+  /** New views and clicks per product that this batch applied (duplicates never count): popularity. */
+  readonly popularity: ReadonlyMap<string, number>;
+  /** Catalogue changes, net of the batch: clear first when `truncate`, then set and delete. */
+  readonly products: {
+    readonly truncate: boolean;
+    readonly set: ReadonlyMap<string, Product>;
+    readonly deleted: ReadonlySet<string>;
+  } | null;
 }
 
 export interface CommitResult {
   /** Users whose stored version was not the plan's base: nothing of theirs was written. */
   readonly conflicts: readonly string[];
+}
+
+/** Products read from the source database, when its catalogue table is not published (no change events). */
+export interface ProductLookup {
+  products(ids: readonly string[]): Promise<Product[]>;
 }
 
 export interface StateStore {
@@ -37,6 +51,8 @@ export interface StateStore {
   /** Owners of rows, for deletes that carry only the row id. Rows nobody holds are absent. */
   rowOwners(rowIds: readonly string[]): Promise<Map<string, string>>;
   truncatedBeforeLsn(): number;
+  /** The product catalogue as last committed. */
+  catalogue(): Catalogue;
   /** Durable when it resolves: only then may the source position be acknowledged. */
   commit(request: CommitRequest): Promise<CommitResult>;
 }

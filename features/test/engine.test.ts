@@ -1,6 +1,7 @@
 import type { ChangeEvent } from '@brisk/cdc';
 import { createMetrics, fixedClock, silentLogger } from '@brisk/core';
 import { describe, expect, it } from 'vitest';
+import { MapCatalogue } from '../src/catalogue.ts';
 import { computeFeatures } from '../src/compute.ts';
 import { FeatureEngine } from '../src/engine.ts';
 import type { CommitRequest, CommitResult, StateStore } from '../src/ports.ts';
@@ -32,6 +33,10 @@ class MemoryStore implements StateStore {
   }
   truncatedBeforeLsn() {
     return 0;
+  }
+  readonly products = new MapCatalogue();
+  catalogue() {
+    return this.products;
   }
   async commit(request: CommitRequest): Promise<CommitResult> {
     this.commits++;
@@ -106,7 +111,11 @@ function engine(store: MemoryStore) {
 }
 
 const lastViewed = (store: MemoryStore, user: string) =>
-  computeFeatures(store.durable.get(user) ?? emptyState(user), 0).lastViewedProduct;
+  computeFeatures(
+    store.durable.get(user) ?? emptyState(user),
+    { nowUs: NOW_US, catalogue: store.products, truncatedBeforeLsn: 0 },
+    ['lastViewedProduct'],
+  ).lastViewedProduct;
 
 describe('FeatureEngine', () => {
   it('finds the owner of a key-only delete through the row index and falls back', async () => {

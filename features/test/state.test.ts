@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActivityRow } from '../src/activity.ts';
+import { MapCatalogue } from '../src/catalogue.ts';
 import { computeFeatures } from '../src/compute.ts';
 import { applyPlan, emptyState, type Limits, plan, type UserChange, type UserState } from '../src/state.ts';
 
@@ -299,7 +300,15 @@ function run(batches: readonly (readonly Op[])[], limits: Limits) {
     }
     result[user] = {
       live,
-      features: computeFeatures(state, limits.truncatedBeforeLsn),
+      features: computeFeatures(
+        state,
+        {
+          nowUs: Number.MAX_SAFE_INTEGER,
+          catalogue: new MapCatalogue(),
+          truncatedBeforeLsn: limits.truncatedBeforeLsn,
+        },
+        ['lastViewedProduct'],
+      ),
       newest: state.newest,
     };
   }

@@ -118,8 +118,20 @@ async function createMissing(
   const published = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
   const createdPublication = published.rows.length === 0;
   if (createdPublication) {
-    await client.query(`CREATE PUBLICATION ${escapeIdentifier(publication)} FOR TABLE ${qTable}`);
+    await client.query(
+      `CREATE PUBLICATION ${escapeIdentifier(publication)} FOR TABLE ${qTable}, ${qProduct}`,
+    );
     log.info({ publication, schema, table }, 'created demo publication');
+  } else {
+    // A demo database made before the catalogue was captured: publish it too (demo databases only).
+    const productPublished = await client.query(
+      'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
+      [publication, schema, 'product'],
+    );
+    if (productPublished.rows.length === 0) {
+      await client.query(`ALTER PUBLICATION ${escapeIdentifier(publication)} ADD TABLE ${qProduct}`);
+      log.info({ publication }, 'added the demo catalogue to the demo publication');
+    }
   }
 
   let productsLoaded = 0;

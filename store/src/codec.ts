@@ -1,4 +1,4 @@
-import type { Freshness, StoredRow, UserState } from '@brisk/features';
+import { type Freshness, makeProduct, type Product, type StoredRow, type UserState } from '@brisk/features';
 
 /**
  * Compact encodings of a user's hash fields. A row is a JSON array rather than an object: it is written once
@@ -54,5 +54,19 @@ export function decodeMeta(text: string | undefined): Pick<UserState, 'newest' |
     return { newest, updatedAtUs: typeof meta.u === 'number' ? meta.u : null };
   } catch {
     return { newest: null, updatedAtUs: null };
+  }
+}
+
+export function encodeProduct(product: Product): string {
+  return JSON.stringify({ n: product.name, c: product.category, p: product.price });
+}
+
+export function decodeProduct(id: string, text: string): Product | null {
+  try {
+    const { n, c, p } = JSON.parse(text) as { n?: unknown; c?: unknown; p?: unknown };
+    if (typeof c !== 'string') return null;
+    return makeProduct(id, typeof n === 'string' ? n : id, c, typeof p === 'number' ? p : null);
+  } catch {
+    return null;
   }
 }

@@ -5,6 +5,9 @@
  */
 const PREFIX = 'brisk';
 
+/** Every key Brisk writes matches this (one Redis holds the state of one Brisk pipeline). */
+export const KEY_PATTERN = `${PREFIX}:*`;
+
 const NEEDS_ESCAPE = /[%{}]/;
 
 export function tag(id: string): string {
@@ -21,6 +24,12 @@ export const keys = {
   truncate: `${PREFIX}:truncate`,
   /** STRING: LSN up to which Redis holds every effect (written after each batch, before PostgreSQL is told). */
   checkpoint: (slot: string) => `${PREFIX}:checkpoint:${slot}`,
+  /** HASH: the product catalogue, product id -> {n: name, c: category, p: price}. */
+  catalogue: `${PREFIX}:catalogue`,
+  /** ZSET per hour: new views and clicks per product. One hash tag, so ZUNION works on Redis Cluster too. */
+  popular: (hour: number) => `${PREFIX}:popular:{p}:${hour}`,
+  /** STRING: `pending` while the initial snapshot for a slot runs, `done` after. */
+  snapshot: (slot: string) => `${PREFIX}:snapshot:${slot}`,
   /** STREAM: events that could not be (fully) used, with the reason. */
   deadLetters: `${PREFIX}:deadletter`,
   /** PUB/SUB channel: one message per applied batch, a JSON array of [userId, version, commitUs] per changed user. */

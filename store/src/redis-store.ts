@@ -1,15 +1,17 @@
 import { BriskError, briskError, type Logger, type Metrics, type RedisDurability } from '@brisk/core';
 import {
   applyPlan,
+  type Catalogue,
   type CommitRequest,
   type CommitResult,
   emptyState,
+  MapCatalogue,
   type StateStore,
   type UserState,
 } from '@brisk/features';
 import { createClient, defineScript } from 'redis';
-import { decodeMeta, decodeRow, encodeMeta, encodeRow } from './codec.ts';
-import { keys, ROW_FIELD_PREFIX } from './keys.ts';
+import { decodeMeta, decodeProduct, decodeRow, encodeMeta, encodeProduct, encodeRow } from './codec.ts';
+import { KEY_PATTERN, keys, ROW_FIELD_PREFIX } from './keys.ts';
 import { L1Cache } from './l1.ts';
 
 /**
@@ -20,32 +22,61 @@ import { L1Cache } from './l1.ts';
  * confirms to PostgreSQL survives a Redis crash.
  */
 
-const CAS_USER = defineScript({
-  NUMBER_OF_KEYS: 1,
+/**
+ * One batch in one script: for each user, check the version the plan was made from and, if it still holds, apply
+ * the row changes and refresh the TTL (users whose version moved are skipped and reported); then remember the
+ * owners of new rows. One command per batch instead of one per user and one per row: at a thousand users per
+ * batch the per-command cost (client encoding, a promise, Redis dispatch) was a third of the apply time.
+ * Everything about one user stays on one key; a Redis Cluster client would split a batch by hash slot.
+ *
+ * KEYS: the n user hashes, then the m row-owner keys.
+ * ARGV: ttl, n, m; per user: expected version, new version, meta, #fields set, #fields deleted, field/value
+ * pairs, deleted fields; then the m owner user ids.
+ */
+const COMMIT_BATCH = defineScript({
   SCRIPT: `
-local current = redis.call('HGET', KEYS[1], 'v') or '0'
-if current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'm', ARGV[3])
-local sets = tonumber(ARGV[5])
-local i = 6
-local last = 5 + 2 * sets
-while i <= last do
-  local upto = math.min(last, i + 999)
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, upto))
-  i = upto + 1
+local ttl = ARGV[1]
+local n = tonumber(ARGV[2])
+local m = tonumber(ARGV[3])
+local a = 4
+local conflicts = {}
+for i = 1, n do
+  local key = KEYS[i]
+  local sets = tonumber(ARGV[a + 3])
+  local dels = tonumber(ARGV[a + 4])
+  local first = a + 5
+  local current = redis.call('HGET', key, 'v') or '0'
+  if current ~= ARGV[a] then
+    conflicts[#conflicts + 1] = i
+  else
+    redis.call('HSET', key, 'v', ARGV[a + 1], 'm', ARGV[a + 2])
+    local j = first
+    local last = first + 2 * sets - 1
+    while j <= last do
+      local upto = math.min(last, j + 999)
+      redis.call('HSET', key, unpack(ARGV, j, upto))
+      j = upto + 1
+    end
+    last = last + dels
+    while j <= last do
+      local upto = math.min(last, j + 999)
+      redis.call('HDEL', key, unpack(ARGV, j, upto))
+      j = upto + 1
+    end
+    redis.call('EXPIRE', key, ttl)
+  end
+  a = first + 2 * sets + dels
 end
-while i <= #ARGV do
-  local upto = math.min(#ARGV, i + 999)
-  redis.call('HDEL', KEYS[1], unpack(ARGV, i, upto))
-  i = upto + 1
+for j = 1, m do
+  redis.call('SET', KEYS[n + j], ARGV[a + j - 1], 'EX', ttl)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1`,
-  parseCommand(parser, key: string, args: string[]) {
-    parser.pushKey(key);
+return conflicts`,
+  parseCommand(parser, keysToWrite: string[], args: string[]) {
+    parser.push(String(keysToWrite.length));
+    for (const key of keysToWrite) parser.pushKey(key);
     parser.push(...args);
   },
-  transformReply: undefined as unknown as () => number,
+  transformReply: undefined as unknown as () => number[],
 });
 
 /** SET key value unless the stored number is already larger: positions only move forward. */
@@ -67,7 +98,7 @@ type Client = ReturnType<typeof makeClient>;
 function makeClient(url: string) {
   return createClient({
     url,
-    scripts: { casUser: CAS_USER, setMax: SET_MAX },
+    scripts: { commitBatch: COMMIT_BATCH, setMax: SET_MAX },
     // Fail fast while disconnected instead of queueing: the engine retries with backoff and the API answers
     // 503 (or serves L1) rather than hanging.
     disableOfflineQueue: true,
@@ -110,6 +141,8 @@ export class RedisFeatureStore implements StateStore {
   private readonly log: Logger;
   private readonly l1: L1Cache;
   private truncated = 0;
+  private popularCache: { at: number; limit: number; ids: string[] } | null = null;
+  private readonly products = new MapCatalogue();
   private lastCheckpoint: number | null = null;
   /** Set on reconnect: before the next write, check that Redis did not lose acknowledged data. */
   private needsCheck = false;
@@ -168,6 +201,7 @@ export class RedisFeatureStore implements StateStore {
     try {
       await store.checkDurability();
       await store.refreshTruncate();
+      await store.refreshCatalogue();
     } catch (error) {
       destroyQuietly(client);
       throw error;
@@ -234,27 +268,54 @@ export class RedisFeatureStore implements StateStore {
     return this.truncated;
   }
 
+  catalogue(): Catalogue {
+    return this.products;
+  }
+
+  /** Products by new views and clicks over the current and the previous hour; cached for a few seconds. */
+  async popular(limit: number): Promise<string[]> {
+    const now = Date.now();
+    if (
+      this.popularCache === null ||
+      now - this.popularCache.at > POPULAR_CACHE_MS ||
+      this.popularCache.limit < limit
+    ) {
+      const hour = Math.floor(now / HOUR_MS);
+      const ranked = await this.redis(() =>
+        this.client.zUnionWithScores([keys.popular(hour), keys.popular(hour - 1)]),
+      );
+      ranked.sort((a, b) => b.score - a.score || a.value.localeCompare(b.value));
+      this.popularCache = { at: now, limit, ids: ranked.slice(0, Math.max(limit, 100)).map((r) => r.value) };
+    }
+    return this.popularCache.ids.slice(0, limit);
+  }
+
   async commit(request: CommitRequest): Promise<CommitResult> {
     await this.verified();
     const ttl = String(this.options.userTtlSeconds);
     const c = this.client;
     // All commands go out on one connection in this order, so the checkpoint is applied after everything else.
-    const writes = request.users.map(({ state, plan }) => {
-      const args = [
+    const scriptKeys: string[] = [];
+    const args: string[] = [ttl, String(request.users.length), String(request.ownerSets.size)];
+    for (const { state, plan } of request.users) {
+      scriptKeys.push(keys.user(state.userId));
+      args.push(
         String(state.version),
         String(plan.version),
         encodeMeta(plan.newest, plan.updatedAtUs),
-        ttl,
-      ];
-      args.push(String(plan.set.size));
+        String(plan.set.size),
+        String(plan.removed.size),
+      );
       for (const [rowId, row] of plan.set) args.push(ROW_FIELD_PREFIX + rowId, encodeRow(row));
       for (const rowId of plan.removed) args.push(ROW_FIELD_PREFIX + rowId);
-      return c.casUser(keys.user(state.userId), args);
-    });
-    const others: Promise<unknown>[] = [];
-    for (const [rowId, userId] of request.ownerSets) {
-      others.push(c.set(keys.rowOwner(rowId), userId, { EX: this.options.userTtlSeconds }));
     }
+    for (const [rowId, userId] of request.ownerSets) {
+      scriptKeys.push(keys.rowOwner(rowId));
+      args.push(userId);
+    }
+    const written =
+      scriptKeys.length === 0 ? Promise.resolve([] as number[]) : c.commitBatch(scriptKeys, args);
+    const others: Promise<unknown>[] = [];
     for (const letter of request.deadLetters) {
       others.push(
         c.xAdd(
@@ -270,16 +331,33 @@ export class RedisFeatureStore implements StateStore {
         ),
       );
     }
-    if (request.truncatedBeforeLsn !== null)
+    const { products } = request;
+    if (products !== null) {
+      if (products.truncate) others.push(c.del(keys.catalogue));
+      if (products.set.size > 0) {
+        const fields: Record<string, string> = {};
+        for (const [id, product] of products.set) fields[id] = encodeProduct(product);
+        others.push(c.hSet(keys.catalogue, fields));
+      }
+      if (products.deleted.size > 0) others.push(c.hDel(keys.catalogue, [...products.deleted]));
+    }
+    if (request.popularity.size > 0) {
+      const key = keys.popular(Math.floor(Date.now() / HOUR_MS));
+      for (const [product, count] of request.popularity) others.push(c.zIncrBy(key, count, product));
+      others.push(c.expire(key, POPULAR_TTL_S));
+    }
+    if (request.truncatedBeforeLsn !== null) {
       others.push(c.setMax(keys.truncate, String(request.truncatedBeforeLsn)));
+    }
     if (request.checkpoint !== null)
       others.push(c.setMax(keys.checkpoint(this.options.slot), String(request.checkpoint)));
-    const [results] = await this.redis(() => Promise.all([Promise.all(writes), Promise.all(others)]));
+    const [conflicted] = await this.redis(() => Promise.all([written, Promise.all(others)]));
+    const conflictIndexes = new Set(conflicted);
 
     const conflicts: string[] = [];
     const changed: ChangedUser[] = [];
     request.users.forEach(({ state, plan }, i) => {
-      if (results[i] !== 1) {
+      if (conflictIndexes.has(i + 1)) {
         conflicts.push(state.userId);
         this.l1.invalidate(state.userId);
         return;
@@ -290,6 +368,11 @@ export class RedisFeatureStore implements StateStore {
     });
     if (request.truncatedBeforeLsn !== null && request.truncatedBeforeLsn > this.truncated) {
       this.truncated = request.truncatedBeforeLsn;
+    }
+    if (products !== null) {
+      if (products.truncate) this.products.clear();
+      for (const product of products.set.values()) this.products.set(product);
+      for (const id of products.deleted) this.products.delete(id);
     }
     if (request.checkpoint !== null)
       this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, request.checkpoint);
@@ -317,6 +400,35 @@ export class RedisFeatureStore implements StateStore {
   async setCheckpoint(lsn: number): Promise<void> {
     await this.redis(() => this.client.setMax(keys.checkpoint(this.options.slot), String(lsn)));
     this.lastCheckpoint = Math.max(this.lastCheckpoint ?? 0, lsn);
+  }
+
+  /**
+   * Deletes every key Brisk holds, for a new slot: state from an earlier slot (one dropped to rebuild, say) has
+   * row versions the new slot's snapshot would not override. Returns how many keys were removed.
+   */
+  async resetKeyspace(): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const page = await this.redis(() => this.client.scan(cursor, { MATCH: KEY_PATTERN, COUNT: 1000 }));
+      cursor = String(page.cursor);
+      if (page.keys.length > 0) removed += await this.redis(() => this.client.unlink(page.keys));
+    } while (cursor !== '0');
+    this.l1.clear();
+    this.products.clear();
+    this.truncated = 0;
+    this.lastCheckpoint = null;
+    this.popularCache = null;
+    return removed;
+  }
+
+  async snapshotState(): Promise<'pending' | 'done' | null> {
+    const value = await this.redis(() => this.client.get(keys.snapshot(this.options.slot)));
+    return value === 'pending' || value === 'done' ? value : null;
+  }
+
+  async setSnapshotState(state: 'pending' | 'done'): Promise<void> {
+    await this.redis(() => this.client.set(keys.snapshot(this.options.slot), state));
   }
 
   async deadLetters(count = 100): Promise<DeadLetterRecord[]> {
@@ -367,7 +479,10 @@ export class RedisFeatureStore implements StateStore {
   }
 
   private async loadUser(userId: string): Promise<UserState> {
-    const hash = await this.redis(() => this.client.hGetAll(keys.user(userId)));
+    return this.decodeUser(userId, await this.redis(() => this.client.hGetAll(keys.user(userId))));
+  }
+
+  private decodeUser(userId: string, hash: Record<string, string>): UserState {
     const state = emptyState(userId);
     const version = hash.v;
     if (version === undefined) return state;
@@ -418,6 +533,15 @@ export class RedisFeatureStore implements StateStore {
     }
   }
 
+  private async refreshCatalogue(): Promise<void> {
+    const hash = await this.redis(() => this.client.hGetAll(keys.catalogue));
+    this.products.clear();
+    for (const [id, text] of Object.entries(hash)) {
+      const product = decodeProduct(id, text);
+      if (product) this.products.set(product);
+    }
+  }
+
   private async refreshTruncate(): Promise<void> {
     const value = await this.redis(() => this.client.get(keys.truncate));
     this.truncated = value === null ? 0 : Number(value);
@@ -438,6 +562,7 @@ export class RedisFeatureStore implements StateStore {
 
   private async verifyCheckpoint(): Promise<void> {
     await this.refreshTruncate();
+    await this.refreshCatalogue();
     const remote = await this.checkpoint();
     if (this.lastCheckpoint !== null && (remote === null || remote < this.lastCheckpoint)) {
       this.fatal = briskError(
@@ -464,6 +589,10 @@ export class RedisFeatureStore implements StateStore {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+
+const HOUR_MS = 3_600_000;
+const POPULAR_TTL_S = 2 * 3_600 + 60;
+const POPULAR_CACHE_MS = 5_000;
 
 /** destroy() throws on a client that never opened or is already closed; either way there is nothing to do. */
 export function destroyQuietly(client: { isOpen: boolean; destroy(): void }): void {

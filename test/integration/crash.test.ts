@@ -21,7 +21,8 @@ import {
  * and lastViewedProduct must equal the same quantity computed by SQL.
  */
 const USERS = Array.from({ length: 24 }, (_, i) => `crash-u${i}`);
-const BASE_US = (Date.now() - 3_600_000) * 1000;
+/** Half an hour back: every row stays inside activityCount1h's window, clear of its edge, while the test runs. */
+const BASE_US = (Date.now() - 1_800_000) * 1000;
 
 let db: TestDatabase;
 
@@ -184,8 +185,14 @@ it('loses nothing and applies nothing twice across repeated SIGKILLs', async () 
   expect(rows).toBeGreaterThan(10_000);
   for (const user of USERS) {
     const api = (await (await fetch(`${runtime.apiUrl}/api/v1/features/user/${user}`)).json()) as {
-      features: { lastViewedProduct: string | null };
+      features: { lastViewedProduct: string | null; activityCount1h: number };
     };
+    const { rows: counted } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM user_activity WHERE user_id = $1 AND activity_timestamp > now() - interval '1 hour'`,
+      [user],
+    );
+    // Nothing lost, nothing counted twice, across every kill.
+    expect(api.features.activityCount1h, `activityCount1h of ${user}`).toBe(counted[0].n);
     // The writer's timestamps are unique, so SQL names exactly one product.
     expect(await lastViewedBySql(db.pool, user), `lastViewedProduct of ${user}`).toEqual([
       api.features.lastViewedProduct,

@@ -20,7 +20,7 @@ let pipeline: Pipeline;
 
 interface FeatureBody {
   userId: string;
-  features: { lastViewedProduct: string | null };
+  features: { lastViewedProduct: string | null } & Record<string, unknown>;
   meta: { version: number; updatedAt: string | null; commitTs: string | null; lsn: string | null };
 }
 
@@ -58,7 +58,18 @@ describe('plain SQL -> feature API', () => {
     const body = await features('nobody-yet');
     expect(body).toEqual({
       userId: 'nobody-yet',
-      features: { lastViewedProduct: null },
+      features: {
+        lastViewedProduct: null,
+        lastClickedCategory: null,
+        viewCount30s: 0,
+        clickCount30s: 0,
+        viewCount5m: 0,
+        clickCount5m: 0,
+        activityCount1h: 0,
+        recentProducts: [],
+        topCategories5m: [],
+        embedding: new Array(32).fill(0),
+      },
       meta: { version: 0, updatedAt: null, commitTs: null, lsn: null },
     });
   });
