@@ -77,7 +77,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     name: 'BRISK_API_TOKEN',
     default: '(none)',
     description:
-      'When set, every API route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`. Required for a non-loopback API_HOST.',
+      'When set, every API route but `/healthz`, `/readyz` and `/docs` needs `Authorization: Bearer <token>`. Required for a non-loopback API_HOST.',
   },
   {
     name: 'WEB_PORT',
