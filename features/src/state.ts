@@ -74,14 +74,13 @@ export function plan(
   nowUs: number,
 ): Plan | null {
   const set = new Map<string, StoredRow>();
-  const current = (rowId: string): StoredRow | undefined => set.get(rowId) ?? state.rows.get(rowId);
   const outcomes: Outcome[] = [];
   const cutoff = nowUs - limits.retentionUs;
   let newest = state.newest;
   let applied = 0;
 
   for (const change of changes) {
-    const existing = current(change.rowId);
+    const existing = set.get(change.rowId) ?? state.rows.get(change.rowId);
     const { lsn, order } = change.position;
     if (lsn < limits.truncatedBeforeLsn || (existing !== undefined && existing.lsn >= lsn)) {
       outcomes.push('duplicate');
@@ -125,6 +124,12 @@ export function applyPlan(state: UserState, committed: Plan): void {
   state.updatedAtUs = committed.updatedAtUs;
 }
 
+/**
+ * Rows to drop: older than retention or truncated away, then, over the cap, tombstones first (oldest first)
+ * and live rows from the oldest activity time. Runs on every plan, so it is written as plain loops over the
+ * stored rows and the pending ones (the common case, under the cap with nothing too old, allocates nothing
+ * but the result).
+ */
 function evictions(
   state: UserState,
   pending: Map<string, StoredRow>,
@@ -133,17 +138,23 @@ function evictions(
 ): Set<string> {
   const removed = new Set<string>();
   const cutoff = nowUs - limits.retentionUs;
-  const merged = (): Iterable<[string, StoredRow]> => mergedRows(state.rows, pending);
+  const truncated = limits.truncatedBeforeLsn;
   let size = 0;
-  for (const [rowId, row] of merged()) {
-    if (row.eventUs < cutoff || row.lsn < limits.truncatedBeforeLsn) removed.add(rowId);
+  for (const [rowId, row] of pending) {
+    if (row.eventUs < cutoff || row.lsn < truncated) removed.add(rowId);
+    else size++;
+  }
+  for (const [rowId, row] of state.rows) {
+    if (pending.has(rowId)) continue;
+    if (row.eventUs < cutoff || row.lsn < truncated) removed.add(rowId);
     else size++;
   }
   let excess = size - limits.maxRows;
   if (excess <= 0) return removed;
-  // Over the cap: tombstones first (oldest first), then live rows from the oldest activity time.
   const candidates: [string, StoredRow][] = [];
-  for (const entry of merged()) if (!removed.has(entry[0])) candidates.push(entry);
+  for (const entry of pending) if (!removed.has(entry[0])) candidates.push(entry);
+  for (const entry of state.rows)
+    if (!pending.has(entry[0]) && !removed.has(entry[0])) candidates.push(entry);
   candidates.sort(([, a], [, b]) => {
     if ((a.data === null) !== (b.data === null)) return a.data === null ? -1 : 1;
     return a.eventUs - b.eventUs || a.order - b.order || a.lsn - b.lsn;
@@ -153,12 +164,4 @@ function evictions(
     removed.add(rowId);
   }
   return removed;
-}
-
-function* mergedRows(
-  base: Map<string, StoredRow>,
-  pending: Map<string, StoredRow>,
-): Iterable<[string, StoredRow]> {
-  for (const entry of pending) yield entry;
-  for (const entry of base) if (!pending.has(entry[0])) yield entry;
 }
