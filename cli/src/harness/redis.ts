@@ -9,7 +9,8 @@ import { commandLine, freePort, isAlive, spawnServer, tail, terminate } from './
 /**
  * redis-server from PATH, with its data under the given directory. The AOF with `appendfsync always` means
  * Redis replies only after the write is on disk, which is what lets the connector confirm a position to
- * PostgreSQL as soon as the reply arrives (measured: about 0.13 ms per round trip on the reference machine).
+ * PostgreSQL as soon as the reply arrives (`redis-benchmark -t set -c 1` on the reference machine: 0.19 ms per
+ * SET with `appendfsync always`, 0.06 ms with `everysec`).
  */
 export interface SpawnedRedis {
   readonly url: string;
