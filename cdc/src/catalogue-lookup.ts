@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { escapeIdentifier } from 'pg';
 import type { TableName } from './preflight.ts';
 import { classify } from './replication.ts';
 
@@ -18,7 +19,7 @@ export async function lookupProducts(
   table: TableName,
   ids: readonly string[],
 ): Promise<ProductRow[]> {
-  const qualified = `${quote(table.schema)}.${quote(table.table)}`;
+  const qualified = `${escapeIdentifier(table.schema)}.${escapeIdentifier(table.table)}`;
   try {
     const { rows } = await db.query(
       `SELECT id::text AS id, name::text AS name, category::text AS category, price::float8 AS price
@@ -29,8 +30,4 @@ export async function lookupProducts(
   } catch (error) {
     throw classify(error);
   }
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

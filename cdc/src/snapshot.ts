@@ -1,5 +1,5 @@
 import { briskError, type Logger, type Lsn, parseLsn } from '@brisk/core';
-import pg from 'pg';
+import pg, { escapeIdentifier } from 'pg';
 import { buildEvent, buildSource, type ChangeEvent, type EnvelopeOptions, type Row } from './envelope.ts';
 import type { TableName } from './preflight.ts';
 import { classify } from './replication.ts';
@@ -109,7 +109,7 @@ async function readTable(
   values: unknown[],
   what: string,
 ): Promise<number> {
-  const qualified = `${quote(table.schema)}.${quote(table.table)}`;
+  const qualified = `${escapeIdentifier(table.schema)}.${escapeIdentifier(table.table)}`;
   const estimate = await client.query<{ rows: number }>(
     `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = $1::regclass`,
     [qualified],
@@ -118,7 +118,7 @@ async function readTable(
   const chunk = options.chunkRows ?? 2000;
   const cursor = `brisk_snapshot_${table.table}`;
   await client.query(
-    `DECLARE ${quote(cursor)} NO SCROLL CURSOR FOR SELECT * FROM ${qualified} ${where}`,
+    `DECLARE ${escapeIdentifier(cursor)} NO SCROLL CURSOR FOR SELECT * FROM ${qualified} ${where}`,
     values,
   );
   const started = Date.now();
@@ -127,7 +127,7 @@ async function readTable(
   for (;;) {
     // Raw text for every column: the same values the stream carries, converted by the same code.
     const result = await client.query({
-      text: `FETCH ${chunk} FROM ${quote(cursor)}`,
+      text: `FETCH ${chunk} FROM ${escapeIdentifier(cursor)}`,
       types: { getTypeParser: () => (text: string) => text },
     });
     if (result.rows.length === 0) break;
@@ -145,7 +145,7 @@ async function readTable(
       );
     }
   }
-  await client.query(`CLOSE ${quote(cursor)}`);
+  await client.query(`CLOSE ${escapeIdentifier(cursor)}`);
   options.log.info(
     { table: `${table.schema}.${table.table}`, rows: total, ms: Date.now() - started },
     `initial snapshot: ${what} read`,
@@ -177,8 +177,4 @@ function snapshotEvent(
     'true',
   );
   return buildEvent('r', null, row, source, options.envelope);
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

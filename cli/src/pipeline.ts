@@ -168,15 +168,17 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
  * - otherwise Redis must hold everything the slot was confirmed past. A slot that moved beyond a wiped or
  *   different Redis would silently leave holes.
  */
-async function prepareSlot(context: {
-  config: Config;
-  databaseUrl: string;
-  pool: pg.Pool;
-  store: RedisFeatureStore;
-  engine: FeatureEngine;
-  report: PreflightReport;
-  logger: Logger;
-}): Promise<void> {
+interface SlotContext {
+  readonly config: Config;
+  readonly databaseUrl: string;
+  readonly pool: pg.Pool;
+  readonly store: RedisFeatureStore;
+  readonly engine: FeatureEngine;
+  readonly report: PreflightReport;
+  readonly logger: Logger;
+}
+
+async function prepareSlot(context: SlotContext): Promise<void> {
   const { config, pool, store, logger } = context;
   const slotName = config.source.slot;
   let slot = await inspectSlot(pool, slotName);
@@ -217,14 +219,7 @@ async function prepareSlot(context: {
   if (snapshotState === null) await store.setSnapshotState('done');
 }
 
-async function initialSnapshot(context: {
-  config: Config;
-  databaseUrl: string;
-  store: RedisFeatureStore;
-  engine: FeatureEngine;
-  report: PreflightReport;
-  logger: Logger;
-}): Promise<void> {
+async function initialSnapshot(context: SlotContext): Promise<void> {
   const { config, store, engine, report, logger } = context;
   await store.setSnapshotState('pending');
   const slot = await createSlotWithSnapshot(context.databaseUrl, config.source.slot);

@@ -32,8 +32,6 @@ export const keys = {
   snapshot: (slot: string) => `${PREFIX}:snapshot:${slot}`,
   /** STREAM: events that could not be (fully) used, with the reason. */
   deadLetters: `${PREFIX}:deadletter`,
-  /** PUB/SUB channel: one message per applied batch, a JSON array of [userId, version, commitUs] per changed user. */
-  changes: `${PREFIX}:changes`,
 } as const;
 
 export const ROW_FIELD_PREFIX = 'r:';

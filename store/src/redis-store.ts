@@ -123,8 +123,6 @@ export interface RedisStoreOptions {
 export interface ChangedUser {
   readonly userId: string;
   readonly version: number;
-  /** Commit time (µs) of the newest change now folded into the user's state. */
-  readonly commitUs: number | null;
 }
 
 export interface DeadLetterRecord {
@@ -212,10 +210,6 @@ export class RedisFeatureStore implements StateStore {
   /** The API's read: L1, else one HGETALL. */
   get(userId: string): Promise<UserState> {
     return this.l1.get(userId);
-  }
-
-  peek(userId: string): UserState | undefined {
-    return this.l1.peek(userId);
   }
 
   /**
@@ -364,7 +358,7 @@ export class RedisFeatureStore implements StateStore {
       }
       applyPlan(state, plan);
       this.l1.put(state);
-      changed.push({ userId: state.userId, version: plan.version, commitUs: plan.newest?.commitUs ?? null });
+      changed.push({ userId: state.userId, version: plan.version });
     });
     if (request.truncatedBeforeLsn !== null && request.truncatedBeforeLsn > this.truncated) {
       this.truncated = request.truncatedBeforeLsn;
@@ -461,21 +455,15 @@ export class RedisFeatureStore implements StateStore {
     if (changed.length === 0) return;
     for (const listener of this.committedListeners) listener(changed);
     // Best effort, not awaited: a row -> user entry left behind only makes a later delete create a harmless
-    // tombstone, and subscribers (other API processes) also recover from a missed message by reading Redis.
+    // tombstone.
     const removals: string[] = [];
     for (const [userId, rowIds] of request.ownerRemovals) {
       if (!conflicts.has(userId)) for (const rowId of rowIds) removals.push(keys.rowOwner(rowId));
     }
-    const housekeeping: Promise<unknown>[] = [
-      this.client.publish(
-        keys.changes,
-        JSON.stringify(changed.map((u) => [u.userId, u.version, u.commitUs])),
-      ),
-    ];
-    for (const key of removals) housekeeping.push(this.client.del(key));
-    Promise.all(housekeeping).catch((error: unknown) =>
-      this.log.debug({ err: error }, 'post-commit housekeeping failed'),
-    );
+    if (removals.length === 0) return;
+    this.client
+      .unlink(removals)
+      .catch((error: unknown) => this.log.debug({ err: error }, 'row-owner cleanup failed'));
   }
 
   private async loadUser(userId: string): Promise<UserState> {
