@@ -40,6 +40,8 @@ import {
   recommendationQuery,
   userIdParams,
 } from './schemas.ts';
+import { StatsSampler } from './stats.ts';
+import { FeatureStreams } from './streams.ts';
 import { type ChangeFeed, VersionWaiters } from './waiters.ts';
 
 /**
@@ -74,8 +76,12 @@ export interface ApiOptions {
   readonly token: string | null;
   /** Refreshes gauges that are expensive to keep current (slot lag) just before a scrape. */
   readonly beforeScrape?: () => Promise<void>;
-  /** Committed changes, for requests that wait for a version (`?minVersion=`). */
+  /** Committed changes: wake requests waiting for a version (`?minVersion=`) and push on streams. */
   readonly changes: ChangeFeed;
+  /** Called when the change feed may have missed changes (it reconnected): every open stream re-reads. */
+  readonly resync?: (listener: () => void) => () => void;
+  /** Server-sent streams: comment heartbeat period, how long a client may not read, how many may be open. */
+  readonly streams?: { heartbeatMs?: number; slowClientMs?: number; maxStreams?: number };
   readonly clock?: Clock;
 }
 
@@ -203,7 +209,32 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
 
   const waiters = new VersionWaiters(options.changes);
-  app.addHook('onClose', async () => waiters.close());
+  const streams = new FeatureStreams({
+    feed: options.changes,
+    ...(options.resync ? { resync: options.resync } : {}),
+    read: async (userId) => {
+      const state = await store.get(userId);
+      return {
+        version: state.version,
+        commitUs: state.newest?.commitUs ?? null,
+        json: JSON.stringify(featureResponse(state, context())),
+      };
+    },
+    metrics,
+    heartbeatMs: options.streams?.heartbeatMs ?? 15_000,
+    slowClientMs: options.streams?.slowClientMs ?? 10_000,
+    maxStreams: options.streams?.maxStreams ?? 10_000,
+    nowUs: () => clock.nowUs(),
+    onError: (error, userId) =>
+      app.log.warn({ err: error, userId }, 'feature stream ended: store unavailable'),
+  });
+  const stats = new StatsSampler(metrics);
+  app.addHook('onClose', async () => {
+    waiters.close();
+    streams.close();
+    stats.close();
+  });
+  let lagRefreshed = 0;
 
   app.get<{
     Params: { userId: string };
@@ -243,6 +274,62 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       return featureResponse(state, context(), names);
     },
   );
+  app.get<{ Params: { userId: string } }>(
+    '/api/v1/features/user/:userId/stream',
+    {
+      schema: {
+        summary:
+          "A user's features as server-sent events: the current vector, then one `features` event (id = version) per change",
+        description:
+          'Resumable: a reconnecting EventSource sends Last-Event-ID and gets the current vector only if it is newer. ' +
+          'Each event is the whole vector, so changes arriving faster than the client reads are merged into the next ' +
+          'event, never lost. Comment lines are heartbeats. A client that stops reading is disconnected.',
+        params: userIdParams,
+        headers: {
+          type: 'object',
+          properties: { 'last-event-id': { type: 'string', pattern: '^\\d{1,16}$' } },
+        },
+        response: { ...errors },
+      },
+    },
+    async (request, reply) => {
+      const userId = validUserId(request.params.userId);
+      const header = request.headers['last-event-id'];
+      const lastEventId = typeof header === 'string' ? Number(header) : null;
+      if (!streams.canOpen()) {
+        metrics.streamsDropped.inc({ reason: 'limit' });
+        throw briskError(
+          'BRISK_TOO_MANY_STREAMS',
+          `this instance already serves ${streams.size} streams; retry later or add serving instances`,
+        );
+      }
+      // The raw response is ours from here on; Fastify neither serialises nor ends it.
+      reply.hijack();
+      streams.open(userId, reply.raw, lastEventId);
+    },
+  );
+
+  app.get(
+    '/api/v1/stats',
+    {
+      schema: {
+        summary: 'Recent pipeline figures for dashboards: event rate, latency percentiles, L1, streams',
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+      let lag: number | null = null;
+      if (options.beforeScrape) {
+        if (Date.now() - lagRefreshed > 1_000) {
+          lagRefreshed = Date.now();
+          await options.beforeScrape().catch(() => {});
+        }
+        lag = (await metrics.slotLagBytes.get()).values[0]?.value ?? null;
+      }
+      return stats.read(lag);
+    },
+  );
+
   // An empty id does not match the route above; it is still a bad id, not a missing route.
   app.get('/api/v1/features/user/', { schema: { hide: true } }, async () => {
     throw briskError('BRISK_INVALID_USER_ID', 'user id is empty');

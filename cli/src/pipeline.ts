@@ -127,6 +127,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       };
     },
     changes: (listener) => store.onCommitted(listener),
+    resync: (listener) => store.onResync(listener),
+    streams: config.streams,
     beforeScrape: async () => {
       const lag = await connector.slotLagBytes();
       if (lag !== null) metrics.slotLagBytes.set(lag);

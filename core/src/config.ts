@@ -19,7 +19,18 @@ export interface Config {
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
   readonly api: { readonly host: string; readonly port: number; readonly token: string | null };
-  readonly web: { readonly port: number };
+  readonly web: { readonly port: number; readonly apiUrl: string; readonly sessionSecret: string | null };
+  readonly streams: {
+    readonly heartbeatMs: number;
+    readonly slowClientMs: number;
+    readonly maxStreams: number;
+  };
+  readonly kafka: {
+    readonly schemas: boolean;
+    /** Column whose value keys activity messages; null: the primary key, as Debezium does. */
+    readonly partitionKey: string | null;
+    readonly group: string;
+  };
   readonly source: {
     readonly schema: string;
     readonly table: string;
@@ -64,7 +75,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     name: 'KAFKA_BROKERS',
     default: '(none)',
     description:
-      'Comma-separated brokers for scale-out mode (not in this version: `brisk start` refuses it). Unset: connector and engine share one process.',
+      'Comma-separated brokers: scale-out mode (`brisk connector`, `brisk engine`, `brisk serve`). Unset: `brisk start` runs connector and engine in one process with no broker.',
   },
   {
     name: 'TOPIC_PREFIX',
@@ -82,7 +93,52 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'WEB_PORT',
     default: '3000',
-    description: 'Storefront port (reserved: the storefront is not in this version).',
+    description: 'Storefront (Qwik) port.',
+  },
+  {
+    name: 'BRISK_API_URL',
+    default: '(http://API_HOST:API_PORT)',
+    description:
+      'Where the storefront and `brisk bench` reach the feature API (a `brisk serve` instance or a load balancer).',
+  },
+  {
+    name: 'BRISK_SESSION_SECRET',
+    default: '(random per process)',
+    description:
+      'Key signing the storefront session cookie (at least 32 characters). Set it when several web instances serve one site, or sessions end at every restart.',
+  },
+  {
+    name: 'BRISK_STREAM_HEARTBEAT_MS',
+    default: '15000',
+    description:
+      'Comment heartbeat on open feature streams (SSE), so proxies and clients see a live connection.',
+  },
+  {
+    name: 'BRISK_STREAM_SLOW_CLIENT_MS',
+    default: '10000',
+    description: 'A stream whose client has not read for this long is closed (its socket buffer is full).',
+  },
+  {
+    name: 'BRISK_MAX_STREAMS',
+    default: '10000',
+    description: 'Open feature streams per serving process; more get 503.',
+  },
+  {
+    name: 'BRISK_KAFKA_SCHEMAS',
+    default: 'false',
+    description:
+      'Connector: write `{schema, payload}` (Kafka Connect `value.converter.schemas.enable=true`) or the bare envelope. The engine reads both either way.',
+  },
+  {
+    name: 'BRISK_KAFKA_PARTITION_KEY',
+    default: '(primary key)',
+    description:
+      'Connector: key activity messages by this column (e.g. `user_id`, like Debezium\'s PartitionRouting) instead of the primary key `{"id": ...}`.',
+  },
+  {
+    name: 'BRISK_ENGINE_GROUP',
+    default: 'brisk-engine',
+    description: 'Engine: Kafka consumer group; every `brisk engine` in one group shares the partitions.',
   },
   {
     name: 'BRISK_SOURCE_TABLE',
@@ -226,6 +282,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push('BRISK_API_TOKEN must be at least 16 characters (use e.g. `openssl rand -hex 24`)');
   }
 
+  const sessionSecret = get('BRISK_SESSION_SECRET') ?? null;
+  if (sessionSecret !== null && sessionSecret.length < 32) {
+    problems.push('BRISK_SESSION_SECRET must be at least 32 characters (use e.g. `openssl rand -hex 32`)');
+  }
+  const apiUrl =
+    url('BRISK_API_URL', ['http:', 'https:']) ??
+    `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`;
+  const partitionKey = get('BRISK_KAFKA_PARTITION_KEY') ?? null;
+  if (partitionKey !== null && !IDENT.test(partitionKey)) {
+    problems.push(
+      `BRISK_KAFKA_PARTITION_KEY must be a column name matching ${IDENT} (got '${partitionKey}')`,
+    );
+  }
+  const group = get('BRISK_ENGINE_GROUP') ?? 'brisk-engine';
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(group)) {
+    problems.push(`BRISK_ENGINE_GROUP may hold only letters, digits, '.', '_' and '-' (got '${group}')`);
+  }
+
   const qualified = (name: string, fallback: string): { schema: string; table: string } => {
     const raw = get(name) ?? fallback;
     const parts = raw.split('.');
@@ -246,7 +320,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     kafkaBrokers,
     topicPrefix,
     api: { host: apiHost, port: apiPort, token },
-    web: { port: webPort },
+    web: { port: webPort, apiUrl, sessionSecret },
+    streams: {
+      heartbeatMs: int('BRISK_STREAM_HEARTBEAT_MS', 15_000, 100, 600_000),
+      slowClientMs: int('BRISK_STREAM_SLOW_CLIENT_MS', 10_000, 100, 600_000),
+      maxStreams: int('BRISK_MAX_STREAMS', 10_000, 1, 1_000_000),
+    },
+    kafka: {
+      schemas: oneOf('BRISK_KAFKA_SCHEMAS', ['true', 'false'] as const, 'false') === 'true',
+      partitionKey,
+      group,
+    },
     source: {
       schema,
       table,

@@ -121,6 +121,11 @@ export const ERROR_CODES = {
     summary: 'A bearer token is required (BRISK_API_TOKEN is set).',
   },
   BRISK_NOT_FOUND: { status: 404, retriable: false, summary: 'No such route.' },
+  BRISK_TOO_MANY_STREAMS: {
+    status: 503,
+    retriable: true,
+    summary: 'The serving instance has as many feature streams open as it allows.',
+  },
   BRISK_NOT_READY: { status: 503, retriable: true, summary: 'The pipeline is not streaming yet.' },
   BRISK_INTERNAL: { status: 500, retriable: false, summary: 'An unexpected error; the log has the details.' },
 } as const satisfies Record<string, { status: number; retriable: boolean; summary: string }>;

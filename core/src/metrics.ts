@@ -102,6 +102,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
     l1Entries: new Gauge({ name: 'brisk_l1_entries', help: 'Users held in the L1 cache.', registers }),
+    changeFeedDelay: new Histogram({
+      name: 'brisk_change_feed_delay_seconds',
+      help: "A commit in Redis (Redis' clock) to this serving process dropping the changed users from its L1 and waking their streams.",
+      buckets: COMMIT_TO_STORE_BUCKETS,
+      registers,
+    }),
+    streams: new Gauge({ name: 'brisk_api_streams', help: 'Open feature streams (SSE).', registers }),
+    streamEvents: new Counter({
+      name: 'brisk_api_stream_events_total',
+      help: 'Feature vectors pushed on streams.',
+      registers,
+    }),
+    streamsDropped: new Counter({
+      name: 'brisk_api_streams_dropped_total',
+      help: 'Streams closed by the server because the client did not read (slow client) or too many were open.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    commitToPush: new Histogram({
+      name: 'brisk_commit_to_push_seconds',
+      help: 'PostgreSQL commit timestamp of the newest event in a vector to that vector being written to a stream.',
+      buckets: COMMIT_TO_STORE_BUCKETS,
+      registers,
+    }),
     apiRequests: new Histogram({
       name: 'brisk_api_request_seconds',
       help: 'Feature API request latency, by route and status code.',

@@ -35,3 +35,19 @@ export const keys = {
 } as const;
 
 export const ROW_FIELD_PREFIX = 'r:';
+
+/** Pub/sub channel on which every commit announces the users it changed (see the commit script). */
+export const CHANGES_CHANNEL = `${PREFIX}:changes`;
+
+/** Pub/sub channel announcing that the catalogue or the truncate marker changed: readers reload them. */
+export const SHARED_CHANNEL = `${PREFIX}:shared`;
+
+const UNESCAPE: Record<string, string> = { '7B': '{', '7D': '}', '25': '%' };
+const USER_KEY_PREFIX = `${PREFIX}:u:{`;
+
+/** The user id inside a user key (the inverse of keys.user), or null for any other key. */
+export function userFromKey(key: string): string | null {
+  if (!key.startsWith(USER_KEY_PREFIX) || !key.endsWith('}')) return null;
+  const inner = key.slice(USER_KEY_PREFIX.length, -1);
+  return inner.includes('%') ? inner.replace(/%(7B|7D|25)/g, (_, hex: string) => UNESCAPE[hex]!) : inner;
+}

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 /**
  * The in-process cache in front of Redis. Concurrent misses for one user share a single load (lru-cache's
  * fetchMethod). A write-through put() while a load is in flight wins: lru-cache aborts that load so its older
- * value is never stored, and the reader waiting on it retries and gets the newer one.
+ * value is never stored, and the reader waiting on it takes the newer one.
  */
 const ROW_BYTES = 160;
 const STATE_BYTES = 256;
@@ -13,9 +13,11 @@ const STATE_BYTES = 256;
 export class L1Cache {
   private readonly cache: LRUCache<string, UserState>;
   private readonly metrics: Metrics;
+  private readonly load: (userId: string) => Promise<UserState>;
 
   constructor(options: { maxBytes: number; load: (userId: string) => Promise<UserState>; metrics: Metrics }) {
     this.metrics = options.metrics;
+    this.load = options.load;
     this.cache = new LRUCache<string, UserState>({
       maxSize: options.maxBytes,
       sizeCalculation: (state) => STATE_BYTES + state.rows.size * ROW_BYTES,
@@ -30,17 +32,19 @@ export class L1Cache {
       return hit;
     }
     this.metrics.l1Misses.inc();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const loaded = await this.cache.fetch(userId);
-        if (loaded !== undefined) return loaded;
-      } catch (error) {
-        // Store errors are the caller's to handle; anything else is lru-cache aborting a load we superseded.
-        if (isBriskError(error) || attempt >= 3) throw error;
-      }
-      const current = this.cache.peek(userId);
-      if (current !== undefined) return current;
+    try {
+      const loaded = await this.cache.fetch(userId);
+      this.metrics.l1Entries.set(this.cache.size);
+      if (loaded !== undefined) return loaded;
+    } catch (error) {
+      // Store errors are the caller's to handle; anything else is lru-cache aborting a load we superseded.
+      if (isBriskError(error)) throw error;
     }
+    // The load was superseded (a newer state was put, or the entry invalidated while it ran). Take the cached
+    // state if there is one now; otherwise read straight from the store: that read starts after the
+    // invalidation, so it is at least as new. Retrying the shared fetch instead can lose every race while a
+    // user changes faster than a load takes.
+    return this.cache.peek(userId) ?? this.load(userId);
   }
 
   peek(userId: string): UserState | undefined {

@@ -11,7 +11,7 @@ import {
 } from '@brisk/features';
 import { createClient, defineScript } from 'redis';
 import { decodeMeta, decodeProduct, decodeRow, encodeMeta, encodeProduct, encodeRow } from './codec.ts';
-import { KEY_PATTERN, keys, ROW_FIELD_PREFIX } from './keys.ts';
+import { CHANGES_CHANNEL, KEY_PATTERN, keys, ROW_FIELD_PREFIX, SHARED_CHANNEL, userFromKey } from './keys.ts';
 import { L1Cache } from './l1.ts';
 
 /**
@@ -29,6 +29,10 @@ import { L1Cache } from './l1.ts';
  * batch the per-command cost (client encoding, a promise, Redis dispatch) was a third of the apply time.
  * Everything about one user stays on one key; a Redis Cluster client would split a batch by hash slot.
  *
+ * The users it changed are published on CHANGES_CHANNEL in the same atomic step, as a JSON array: Redis' clock
+ * (seconds, microseconds), then key and new version per user. Serving processes drop those users from their L1
+ * and wake their streams; a subscriber that sees the message and then reads Redis sees the new state.
+ *
  * KEYS: the n user hashes, then the m row-owner keys.
  * ARGV: ttl, n, m; per user: expected version, new version, meta, #fields set, #fields deleted, field/value
  * pairs, deleted fields; then the m owner user ids.
@@ -40,6 +44,7 @@ local n = tonumber(ARGV[2])
 local m = tonumber(ARGV[3])
 local a = 4
 local conflicts = {}
+local changed = {}
 for i = 1, n do
   local key = KEYS[i]
   local sets = tonumber(ARGV[a + 3])
@@ -64,11 +69,19 @@ for i = 1, n do
       j = upto + 1
     end
     redis.call('EXPIRE', key, ttl)
+    changed[#changed + 1] = key
+    changed[#changed + 1] = ARGV[a + 1]
   end
   a = first + 2 * sets + dels
 end
 for j = 1, m do
   redis.call('SET', KEYS[n + j], ARGV[a + j - 1], 'EX', ttl)
+end
+if #changed > 0 then
+  local t = redis.call('TIME')
+  table.insert(changed, 1, t[2])
+  table.insert(changed, 1, t[1])
+  redis.call('PUBLISH', '${CHANGES_CHANNEL}', cjson.encode(changed))
 end
 return conflicts`,
   parseCommand(parser, keysToWrite: string[], args: string[]) {
@@ -118,6 +131,12 @@ export interface RedisStoreOptions {
   readonly l1MaxBytes: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /**
+   * Where onCommitted's notifications come from. `local` (a process that writes: embedded mode, `brisk engine`):
+   * this process's own commits. `redis` (`brisk serve`): every writer's commits, through Redis pub/sub; each
+   * message also drops the changed users from this process's L1.
+   */
+  readonly changeFeed?: 'local' | 'redis';
 }
 
 export interface ChangedUser {
@@ -147,6 +166,8 @@ export class RedisFeatureStore implements StateStore {
   private checking: Promise<void> | null = null;
   private fatal: BriskError | null = null;
   private readonly committedListeners = new Set<(users: readonly ChangedUser[]) => void>();
+  private readonly resyncListeners = new Set<() => void>();
+  private subscriber: Client | null = null;
   private readonly fatalListeners = new Set<(error: BriskError) => void>();
   private connectedOnce = false;
   private closed = false;
@@ -200,11 +221,74 @@ export class RedisFeatureStore implements StateStore {
       await store.checkDurability();
       await store.refreshTruncate();
       await store.refreshCatalogue();
+      if (options.changeFeed === 'redis') await store.subscribe();
     } catch (error) {
       destroyQuietly(client);
+      if (store.subscriber) destroyQuietly(store.subscriber);
       throw error;
     }
     return store;
+  }
+
+  /**
+   * Follows every writer's commits. Pub/sub delivers nothing sent while the subscriber is disconnected, so on
+   * each reconnect L1 is cleared and resync listeners re-read what they follow.
+   */
+  private async subscribe(): Promise<void> {
+    const subscriber = this.client.duplicate();
+    this.subscriber = subscriber;
+    let subscribedOnce = false;
+    subscriber.on('error', (error: Error) => {
+      if (!this.closed) this.log.warn({ err: error }, 'Redis change-feed connection problem');
+    });
+    subscriber.on('reconnecting', () => this.l1.clear());
+    subscriber.on('ready', () => {
+      if (!subscribedOnce) return;
+      this.l1.clear();
+      Promise.all([this.refreshCatalogue(), this.refreshTruncate()]).catch(() => {});
+      this.log.info('change feed reconnected; L1 cleared');
+      for (const listener of this.resyncListeners) listener();
+    });
+    await subscriber.connect();
+    await subscriber.subscribe(CHANGES_CHANNEL, (message) => this.onRemoteChange(message));
+    await subscriber.subscribe(SHARED_CHANNEL, () => {
+      Promise.all([this.refreshCatalogue(), this.refreshTruncate()]).catch((error: unknown) =>
+        this.log.warn({ err: error }, 'reloading the catalogue after a change failed'),
+      );
+    });
+    subscribedOnce = true;
+  }
+
+  private onRemoteChange(message: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      parsed = null;
+    }
+    if (!Array.isArray(parsed) || parsed.length < 2 || parsed.length % 2 !== 0) {
+      this.log.warn({ message: message.slice(0, 200) }, `ignoring a malformed message on ${CHANGES_CHANNEL}`);
+      return;
+    }
+    const committedUs = Number(parsed[0]) * 1e6 + Number(parsed[1]);
+    const changed: ChangedUser[] = [];
+    for (let i = 2; i < parsed.length; i += 2) {
+      const userId = userFromKey(String(parsed[i]));
+      const version = Number(parsed[i + 1]);
+      if (userId === null || !Number.isSafeInteger(version)) continue;
+      // Dropped unless L1 already holds this version: a load still in flight is aborted by the delete too.
+      const cached = this.l1.peek(userId);
+      if (cached === undefined || cached.version < version) this.l1.invalidate(userId);
+      changed.push({ userId, version });
+    }
+    this.options.metrics.changeFeedDelay.observe(Math.max(0, Date.now() * 1000 - committedUs) / 1e6);
+    if (changed.length > 0) for (const listener of this.committedListeners) listener(changed);
+  }
+
+  /** Called after the change feed reconnected: notifications may have been missed meanwhile. */
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
   }
 
   /** The API's read: L1, else one HGETALL. */
@@ -345,6 +429,9 @@ export class RedisFeatureStore implements StateStore {
     }
     if (request.checkpoint !== null)
       others.push(c.setMax(keys.checkpoint(this.options.slot), String(request.checkpoint)));
+    // Sent after the writes above on the same connection, so a reader that reloads on it sees them.
+    if (products !== null || request.truncatedBeforeLsn !== null)
+      others.push(c.publish(SHARED_CHANNEL, 'reload'));
     const [conflicted] = await this.redis(() => Promise.all([written, Promise.all(others)]));
     const conflictIndexes = new Set(conflicted);
 
@@ -374,7 +461,7 @@ export class RedisFeatureStore implements StateStore {
     return { conflicts };
   }
 
-  /** Called with the users whose new state is durable, right after each commit (in-process). */
+  /** Called with the users whose new state is durable: this process's commits, or every writer's (changeFeed). */
   onCommitted(listener: (users: readonly ChangedUser[]) => void): () => void {
     this.committedListeners.add(listener);
     return () => this.committedListeners.delete(listener);
@@ -445,6 +532,7 @@ export class RedisFeatureStore implements StateStore {
   async close(): Promise<void> {
     this.closed = true;
     destroyQuietly(this.client);
+    if (this.subscriber) destroyQuietly(this.subscriber);
   }
 
   private afterCommit(
@@ -453,7 +541,8 @@ export class RedisFeatureStore implements StateStore {
     conflicts: ReadonlySet<string>,
   ): void {
     if (changed.length === 0) return;
-    for (const listener of this.committedListeners) listener(changed);
+    if (this.options.changeFeed !== 'redis')
+      for (const listener of this.committedListeners) listener(changed);
     // Best effort, not awaited: a row -> user entry left behind only makes a later delete create a harmless
     // tombstone.
     const removals: string[] = [];
