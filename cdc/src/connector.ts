@@ -381,6 +381,7 @@ export class Connector {
           change = {
             key: keyFromRow(relation, after),
             event: buildEvent('c', null, after, source, envelope),
+            columns: relation.columns,
           };
         } else if (message.tag === 'update') {
           const before =
@@ -391,12 +392,14 @@ export class Connector {
           change = {
             key: keyFromRow(relation, after),
             event: buildEvent('u', before, after, source, envelope),
+            columns: relation.columns,
           };
         } else {
           const before = rowFromTuple(relation, message.before, envelope, message.beforeIsKeyOnly);
           change = {
             key: keyFromRow(relation, before),
             event: buildEvent('d', before, null, source, envelope),
+            columns: relation.columns,
           };
         }
         this.push(session, tx, change, `${relation.schema}.${relation.table}`);

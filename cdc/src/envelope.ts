@@ -1,5 +1,5 @@
 import type { Lsn } from '@brisk/core';
-import type { Relation, Tuple } from './pgoutput.ts';
+import type { Column, Relation, Tuple } from './pgoutput.ts';
 import { type JsonValue, toDebeziumValue, type ValueOptions } from './values.ts';
 
 /**
@@ -53,6 +53,8 @@ export interface ChangeEvent {
 export interface SourceChange {
   readonly key: Row | null;
   readonly event: ChangeEvent;
+  /** The table's columns as decoded (types, key flags): what a Kafka Connect schema for the event describes. */
+  readonly columns?: readonly Column[];
 }
 
 export const CONNECTOR_VERSION = 'brisk-0.1.0';

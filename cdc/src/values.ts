@@ -139,3 +139,88 @@ export function twosComplementBase64(value: bigint): string {
   }
   return bytes.toString('base64');
 }
+
+/** A Kafka Connect schema (JsonConverter's `schema` part) for one field. */
+export interface ConnectSchema {
+  type: 'boolean' | 'int16' | 'int32' | 'int64' | 'float' | 'double' | 'string' | 'bytes' | 'struct';
+  optional: boolean;
+  name?: string;
+  version?: number;
+  parameters?: Record<string, string>;
+  fields?: ConnectSchema[];
+  field?: string;
+}
+
+/**
+ * The Connect schema Debezium's PostgreSQL connector gives a column of this type, matching what
+ * toDebeziumValue writes (same time and decimal modes). Types without a dedicated mapping are strings.
+ */
+export function connectSchemaFor(
+  typeOid: number,
+  typeMod: number,
+  options: ValueOptions,
+  optional: boolean,
+): ConnectSchema {
+  const named = (type: ConnectSchema['type'], name: string, extra: Partial<ConnectSchema> = {}) => ({
+    type,
+    optional,
+    name,
+    version: 1,
+    ...extra,
+  });
+  switch (typeOid) {
+    case OID.bool:
+      return { type: 'boolean', optional };
+    case OID.int2:
+      return { type: 'int16', optional };
+    case OID.int4:
+      return { type: 'int32', optional };
+    case OID.oid:
+    case OID.int8:
+      return { type: 'int64', optional };
+    case OID.float4:
+      return { type: 'float', optional };
+    case OID.float8:
+      return { type: 'double', optional };
+    case OID.numeric: {
+      if (options.decimalHandling === 'string') return { type: 'string', optional };
+      if (options.decimalHandling === 'double') return { type: 'double', optional };
+      if (typeMod < 4) {
+        return named('struct', 'io.debezium.data.VariableScaleDecimal', {
+          fields: [
+            { type: 'int32', optional: false, field: 'scale' },
+            { type: 'bytes', optional: false, field: 'value' },
+          ],
+        });
+      }
+      const precision = ((typeMod - 4) >> 16) & 0xffff;
+      const scale = (typeMod - 4) & 0xffff;
+      return named('bytes', 'org.apache.kafka.connect.data.Decimal', {
+        parameters: { scale: String(scale), 'connect.decimal.precision': String(precision) },
+      });
+    }
+    case OID.timestamptz:
+      return named('string', 'io.debezium.time.ZonedTimestamp');
+    case OID.timestamp:
+      return typeMod >= 0 && typeMod <= 3
+        ? named('int64', 'io.debezium.time.Timestamp')
+        : named('int64', 'io.debezium.time.MicroTimestamp');
+    case OID.date:
+      return named('int32', 'io.debezium.time.Date');
+    case OID.time:
+      return typeMod >= 0 && typeMod <= 3
+        ? named('int32', 'io.debezium.time.Time')
+        : named('int64', 'io.debezium.time.MicroTime');
+    case OID.bytea:
+      return { type: 'bytes', optional };
+    case OID.json:
+    case OID.jsonb:
+      return named('string', 'io.debezium.data.Json');
+    case UUID_OID:
+      return named('string', 'io.debezium.data.Uuid');
+    default:
+      return { type: 'string', optional };
+  }
+}
+
+const UUID_OID = 2950;

@@ -29,6 +29,7 @@ export interface Config {
     readonly schemas: boolean;
     /** Column whose value keys activity messages; null: the primary key, as Debezium does. */
     readonly partitionKey: string | null;
+    readonly idempotent: boolean;
     readonly group: string;
   };
   readonly source: {
@@ -134,6 +135,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     default: '(primary key)',
     description:
       'Connector: key activity messages by this column (e.g. `user_id`, like Debezium\'s PartitionRouting) instead of the primary key `{"id": ...}`.',
+  },
+  {
+    name: 'BRISK_KAFKA_IDEMPOTENT',
+    default: 'true',
+    description:
+      "Connector: idempotent producer (no duplicates from retries). `false` only for brokers without it, such as librdkafka's mock cluster; the engine then drops the duplicates.",
   },
   {
     name: 'BRISK_ENGINE_GROUP',
@@ -329,6 +336,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     kafka: {
       schemas: oneOf('BRISK_KAFKA_SCHEMAS', ['true', 'false'] as const, 'false') === 'true',
       partitionKey,
+      idempotent: oneOf('BRISK_KAFKA_IDEMPOTENT', ['true', 'false'] as const, 'true') === 'true',
       group,
     },
     source: {

@@ -121,6 +121,18 @@ export const ERROR_CODES = {
     summary: 'A bearer token is required (BRISK_API_TOKEN is set).',
   },
   BRISK_NOT_FOUND: { status: 404, retriable: false, summary: 'No such route.' },
+  BRISK_KAFKA_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    summary:
+      'Kafka did not acknowledge a write (brokers down or unreachable); the connector replays from its slot.',
+  },
+  BRISK_KAFKA_MESSAGE_INVALID: {
+    status: 400,
+    retriable: false,
+    summary:
+      'A Kafka message is not a Debezium change event (bad JSON, wrong shape, binary); it goes to `<topic>.dlq`.',
+  },
   BRISK_TOO_MANY_STREAMS: {
     status: 503,
     retriable: true,

@@ -285,3 +285,33 @@ export function runBrisk(
     child.on('exit', (code) => resolve({ code, output }));
   });
 }
+
+/** A long-running `brisk <command>` (connector, engine, serve) as a child process, for tests that kill it. */
+export interface BriskCommand {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnBriskCommand(command: string, env: Record<string, string>): BriskCommand {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), command], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  onCleanup(() => kill());
+  return { child, output: () => output, exited, kill };
+}

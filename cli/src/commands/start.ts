@@ -33,8 +33,8 @@ export async function start(config: Config, logger: Logger): Promise<number> {
     if (config.kafkaBrokers.length > 0) {
       throw briskError(
         'BRISK_CONFIG_INVALID',
-        'KAFKA_BROKERS is set, but this version of brisk start runs the embedded pipeline only (connector and ' +
-          'engine in one process, no broker). Unset KAFKA_BROKERS to run it.',
+        'KAFKA_BROKERS is set, but brisk start is the embedded pipeline (connector and engine in one process, no ' +
+          'broker). Unset KAFKA_BROKERS, or run the scale-out processes: brisk connector, brisk engine, brisk serve.',
       );
     }
     cleanups.push(await lockDataDir(config.dataDir));
