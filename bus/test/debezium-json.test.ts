@@ -42,7 +42,16 @@ describe('Debezium JSON on Kafka', () => {
   it('writes the bare envelope with exact nanoseconds', () => {
     const text = payloadJson(EVENT);
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    expect(Object.keys(parsed)).toEqual(['before', 'after', 'source', 'transaction', 'op', 'ts_ms', 'ts_us', 'ts_ns']);
+    expect(Object.keys(parsed)).toEqual([
+      'before',
+      'after',
+      'source',
+      'transaction',
+      'op',
+      'ts_ms',
+      'ts_us',
+      'ts_ns',
+    ]);
     expect(parsed.after).toEqual(EVENT.after);
     expect(text).toContain('"ts_ns":1764000000123456000,');
     expect(text).toContain('"ts_ns":1764000000130001000}');
@@ -52,7 +61,10 @@ describe('Debezium JSON on Kafka', () => {
   it('wraps value and key in {schema, payload} with the Connect types Debezium uses', () => {
     const cache = new SchemaCache(wrapped);
     const value = JSON.parse(valueJson(EVENT, COLUMNS, wrapped, cache)) as {
-      schema: { name: string; fields: { field: string; fields?: { field: string; name?: string; type: string }[] }[] };
+      schema: {
+        name: string;
+        fields: { field: string; fields?: { field: string; name?: string; type: string }[] }[];
+      };
       payload: { op: string };
     };
     expect(value.payload.op).toBe('c');
@@ -89,7 +101,9 @@ describe('reading change messages', () => {
 
   it('reads both envelopes to the same event', () => {
     const plain = parseChangeMessage(buffer(JSON.parse(payloadJson(EVENT))));
-    const withSchema = parseChangeMessage(buffer({ schema: { type: 'struct' }, payload: JSON.parse(payloadJson(EVENT)) }));
+    const withSchema = parseChangeMessage(
+      buffer({ schema: { type: 'struct' }, payload: JSON.parse(payloadJson(EVENT)) }),
+    );
     expect(plain.kind).toBe('event');
     expect(withSchema).toEqual(plain);
     if (plain.kind === 'event') {
@@ -100,7 +114,10 @@ describe('reading change messages', () => {
 
   it('skips tombstones, heartbeats and logical messages', () => {
     expect(parseChangeMessage(null)).toEqual({ kind: 'skip', why: 'tombstone' });
-    expect(parseChangeMessage(buffer({ schema: null, payload: null }))).toEqual({ kind: 'skip', why: 'tombstone' });
+    expect(parseChangeMessage(buffer({ schema: null, payload: null }))).toEqual({
+      kind: 'skip',
+      why: 'tombstone',
+    });
     expect(parseChangeMessage(buffer({ ts_ms: 1 }))).toEqual({ kind: 'skip', why: 'heartbeat' });
     expect(parseChangeMessage(buffer({ ...JSON.parse(payloadJson(EVENT)), op: 'm' }))).toEqual({
       kind: 'skip',
