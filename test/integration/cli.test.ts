@@ -174,6 +174,23 @@ describe('brisk start, configuration problems', () => {
     expect(output).toContain('Unset KAFKA_BROKERS');
   });
 
+  it.each([
+    ['connector', { REDIS_URL: 'redis://127.0.0.1:1' }, 'brisk connector needs DATABASE_URL, KAFKA_BROKERS'],
+    ['engine', { DATABASE_URL: 'postgres://127.0.0.1:1/x' }, 'brisk engine needs REDIS_URL, KAFKA_BROKERS'],
+    ['engine', { REDIS_URL: 'redis://127.0.0.1:1' }, 'brisk engine needs KAFKA_BROKERS'],
+    ['serve', { KAFKA_BROKERS: 'k1:9092' }, 'brisk serve needs REDIS_URL'],
+  ])('brisk %s names every variable it is missing', async (command, env, message) => {
+    const { code, output } = await brisk([command], {
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      KAFKA_BROKERS: '',
+      ...env,
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('BRISK_CONFIG_INVALID');
+    expect(output).toContain(message);
+  });
+
   it('refuses a non-loopback API_HOST without a token', async () => {
     const { code, output } = await brisk(['start'], { API_HOST: '0.0.0.0' });
     expect(code).toBe(2);
