@@ -229,9 +229,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       app.log.warn({ err: error, userId }, 'feature stream ended: store unavailable'),
   });
   const stats = new StatsSampler(metrics);
+  // Open streams are connections Fastify waits for before onClose runs: end them first, or close() never returns.
+  app.addHook('preClose', async () => streams.close());
   app.addHook('onClose', async () => {
     waiters.close();
-    streams.close();
     stats.close();
   });
   let lagRefreshed = 0;
