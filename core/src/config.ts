@@ -19,7 +19,15 @@ export interface Config {
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
   readonly api: { readonly host: string; readonly port: number; readonly token: string | null };
-  readonly web: { readonly port: number; readonly apiUrl: string; readonly sessionSecret: string | null };
+  readonly web: {
+    readonly host: string;
+    readonly port: number;
+    readonly apiUrl: string;
+    /** null: a random key per process (sessions end at restart). */
+    readonly sessionSecret: string | null;
+    /** How long server rendering waits for the feature API before it renders fallback content. */
+    readonly budgetMs: number;
+  };
   readonly streams: {
     readonly heartbeatMs: number;
     readonly slowClientMs: number;
@@ -92,9 +100,20 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
       'When set, every API route but `/healthz`, `/readyz` and `/docs` needs `Authorization: Bearer <token>`. Required for a non-loopback API_HOST.',
   },
   {
+    name: 'WEB_HOST',
+    default: '127.0.0.1',
+    description: 'Storefront bind address.',
+  },
+  {
     name: 'WEB_PORT',
     default: '3000',
     description: 'Storefront (Qwik) port.',
+  },
+  {
+    name: 'BRISK_WEB_BUDGET_MS',
+    default: '150',
+    description:
+      'How long the storefront waits for the feature API while rendering a page; past it the page renders fallback content (popular products) and the live stream fills it in.',
   },
   {
     name: 'BRISK_API_URL',
@@ -283,6 +302,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`API_HOST must be an IP address or host name (got '${apiHost}')`);
   }
   const apiPort = int('API_PORT', 8080, 0, 65535);
+  const webHost = get('WEB_HOST') ?? '127.0.0.1';
+  if (isIP(webHost) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(webHost)) {
+    problems.push(`WEB_HOST must be an IP address or host name (got '${webHost}')`);
+  }
   const webPort = int('WEB_PORT', 3000, 0, 65535);
   const token = get('BRISK_API_TOKEN') ?? null;
   if (token !== null && token.length < 16) {
@@ -327,7 +350,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     kafkaBrokers,
     topicPrefix,
     api: { host: apiHost, port: apiPort, token },
-    web: { port: webPort, apiUrl, sessionSecret },
+    web: {
+      host: webHost,
+      port: webPort,
+      apiUrl,
+      sessionSecret,
+      budgetMs: int('BRISK_WEB_BUDGET_MS', 150, 1, 60_000),
+    },
     streams: {
       heartbeatMs: int('BRISK_STREAM_HEARTBEAT_MS', 15_000, 100, 600_000),
       slowClientMs: int('BRISK_STREAM_SLOW_CLIENT_MS', 10_000, 100, 600_000),
