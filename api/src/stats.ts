@@ -8,7 +8,8 @@ import type { Metrics } from '@brisk/core';
  */
 const SAMPLE_MS = 1_000;
 const WINDOW_MS = 10_000;
-const KEPT = WINDOW_MS / SAMPLE_MS + 1;
+/** A sample younger than this is replaced rather than kept: reads sample too, and may come in bursts. */
+const MIN_SPACING_MS = 200;
 
 interface Buckets {
   /** Upper bounds (seconds) and cumulative counts, as prom-client reports them. */
@@ -47,7 +48,10 @@ export class StatsSampler {
   private readonly timer: NodeJS.Timeout;
   private sampling: Promise<void> | null = null;
 
-  constructor(private readonly metrics: Metrics) {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly nowMs: () => number = Date.now,
+  ) {
     this.timer = setInterval(() => void this.sample(), SAMPLE_MS);
     this.timer.unref();
     void this.sample();
@@ -105,8 +109,12 @@ export class StatsSampler {
       total += value.value;
       if (value.labels.outcome === 'applied') applied += value.value;
     }
+    const atMs = this.nowMs();
+    const last = this.samples[this.samples.length - 1];
+    if (last !== undefined && atMs - last.atMs < MIN_SPACING_MS && this.samples.length > 1)
+      this.samples.pop();
     this.samples.push({
-      atMs: Date.now(),
+      atMs,
       applied,
       total,
       l1Hits: hits.values[0]?.value ?? 0,
@@ -114,7 +122,11 @@ export class StatsSampler {
       commitToStore: buckets(store.values),
       commitToPush: buckets(push.values),
     });
-    if (this.samples.length > KEPT) this.samples.splice(0, this.samples.length - KEPT);
+    // The window is kept by time, not by count: every read adds a sample too, so a count would shrink it.
+    // The oldest sample kept is the newest one at least WINDOW_MS old, the baseline the window is read from.
+    let first = 0;
+    while (first + 1 < this.samples.length && this.samples[first + 1]!.atMs <= atMs - WINDOW_MS) first++;
+    this.samples.splice(0, first);
   }
 }
 

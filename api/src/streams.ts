@@ -38,6 +38,7 @@ class Stream {
   private closed = false;
   private heartbeat: NodeJS.Timeout;
   private slowTimer: NodeJS.Timeout | null = null;
+  private delivered = false;
 
   constructor(
     readonly userId: string,
@@ -66,7 +67,10 @@ class Stream {
         if (this.closed) return;
         // The first event always goes out, unless Last-Event-ID says the client already has this version.
         if (payload.version === this.sent) continue;
-        const initial = this.sent === -1;
+        // The first event of a connection is a catch-up (a new stream, or a reconnect with Last-Event-ID),
+        // not a push of a change that just happened: it is not a commit -> push latency.
+        const initial = !this.delivered;
+        this.delivered = true;
         this.sent = payload.version;
         this.write(`id: ${payload.version}\nevent: features\ndata: ${payload.json}\n\n`);
         options.metrics.streamEvents.inc();
