@@ -5,11 +5,12 @@ const USAGE = `Usage: brisk <command> [options]
 
 Commands:
   start      Run everything on this machine: embedded PostgreSQL (unless DATABASE_URL), redis-server
-             (unless REDIS_URL), the CDC connector, the feature engine and the feature API.
+             (unless REDIS_URL), the CDC connector, the feature engine, the feature API and the storefront.
   connector  Scale-out: stream the slot's changes to Kafka as Debezium JSON (DATABASE_URL, KAFKA_BROKERS).
   engine     Scale-out: consume change events as one consumer group, write features to Redis
              (REDIS_URL, KAFKA_BROKERS). Run as many as there are partitions to share.
   serve      Serve the feature API from Redis with its own L1, following every engine's changes (REDIS_URL).
+  web        Serve the storefront in front of a feature API (BRISK_API_URL, DATABASE_URL for clicks).
   simulate   Write simulated legacy traffic through the MyBatis mapper (brisk simulate --help).
   bench      Run a benchmark: brisk bench e2e|engine|kafka|web.
   help       Show this text.
@@ -35,10 +36,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return start(config, logger);
     case 'connector':
     case 'engine':
-    case 'serve': {
+    case 'serve':
+    case 'web': {
       const commands = await import('./commands/processes.ts');
       if (command === 'connector') return commands.connectorCommand(config, logger);
       if (command === 'engine') return commands.engineCommand(config, logger);
+      if (command === 'web') return commands.webCommand(config, logger);
       return commands.serveCommand(config, logger);
     }
     case 'bench': {

@@ -76,6 +76,13 @@ describe('brisk start, embedded', () => {
     await waitFor(async () => (await lastViewed(runtime.apiUrl, 'cli-user')) === 'prod-001', {
       what: 'the first view',
     });
+    // The storefront is up too, with the same user's features rendered on the server.
+    const login = await fetch(`${runtime.webUrl}/login?user=cli-user`, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(`${runtime.webUrl}/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('prod-001');
 
     // A second Brisk on the same data directory is refused.
     const second = await brisk(['start'], { BRISK_DATA_DIR: dataDir });
@@ -88,6 +95,7 @@ describe('brisk start, embedded', () => {
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     expect(await portOpen(runtime.apiUrl)).toBe(false);
+    expect(await portOpen(runtime.webUrl!)).toBe(false);
     expect(await portOpen(runtime.redisUrl)).toBe(false);
     expect(await portOpen(runtime.databaseUrl)).toBe(false);
 
@@ -179,6 +187,7 @@ describe('brisk start, configuration problems', () => {
     ['engine', { DATABASE_URL: 'postgres://127.0.0.1:1/x' }, 'brisk engine needs REDIS_URL, KAFKA_BROKERS'],
     ['engine', { REDIS_URL: 'redis://127.0.0.1:1' }, 'brisk engine needs KAFKA_BROKERS'],
     ['serve', { KAFKA_BROKERS: 'k1:9092' }, 'brisk serve needs REDIS_URL'],
+    ['web', { REDIS_URL: 'redis://127.0.0.1:1' }, 'brisk web needs DATABASE_URL'],
   ])('brisk %s names every variable it is missing', async (command, env, message) => {
     const { code, output } = await brisk([command], {
       DATABASE_URL: '',

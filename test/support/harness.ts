@@ -160,7 +160,14 @@ export async function spawnBrisk(env: Record<string, string>): Promise<BriskProc
   const dataDir = env.BRISK_DATA_DIR ?? (await tempDir('brisk-data-'));
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), 'start'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env, BRISK_DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      API_PORT: '0',
+      WEB_PORT: '0',
+      BRISK_LOG_LEVEL: 'warn',
+      ...env,
+      BRISK_DATA_DIR: dataDir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -273,7 +280,7 @@ export function runBrisk(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, API_PORT: '0', WEB_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -297,7 +304,7 @@ export interface BriskCommand {
 export function spawnBriskCommand(command: string, env: Record<string, string>): BriskCommand {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'cli/bin/brisk.js'), command], {
     cwd: REPO_ROOT,
-    env: { ...process.env, API_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, API_PORT: '0', WEB_PORT: '0', BRISK_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -48,6 +48,29 @@ export function serveCommand(config: Config, logger: Logger): Promise<number> {
   });
 }
 
+/**
+ * `brisk web`: the storefront alone, in front of a feature API (BRISK_API_URL: a `brisk serve` instance or a
+ * load balancer) and the legacy database its clicks are written to (DATABASE_URL).
+ */
+export function webCommand(config: Config, logger: Logger): Promise<number> {
+  return runUntilStopped('web', logger, async () => {
+    requireSettings('web', { DATABASE_URL: config.databaseUrl });
+    const { startWeb } = await import('@brisk/web');
+    const web = await startWeb({
+      host: config.web.host,
+      port: config.web.port,
+      apiUrl: config.web.apiUrl,
+      apiToken: config.api.token,
+      databaseUrl: config.databaseUrl!,
+      sessionSecret: config.web.sessionSecret,
+      budgetMs: config.web.budgetMs,
+      logger,
+    });
+    process.stdout.write(`${JSON.stringify({ webUrl: web.url })}\n`);
+    return { failed: new Promise<never>(() => {}), stop: web.close };
+  });
+}
+
 const BENCHMARKS = ['e2e', 'engine', 'kafka', 'web'] as const;
 
 /** `brisk bench <name>`: the repository's benchmark scripts, which print a table and write bench/results/. */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { briskError, type Config, formatLsn, type Logger } from '@brisk/core';
 import { ensureDemoSchema } from '@brisk/legacy';
+import { startWeb } from '@brisk/web';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../harness/postgres.ts';
 import { startRedis } from '../harness/redis.ts';
@@ -70,10 +71,24 @@ export async function start(config: Config, logger: Logger): Promise<number> {
 
     const pipeline = await startPipeline({ config, databaseUrl, redisUrl, logger });
     cleanups.push(pipeline.stop);
-    const runtime: RuntimeInfo = { databaseUrl, redisUrl, apiUrl: pipeline.apiUrl, webUrl: null };
+    // The storefront reaches the API this process just bound (API_PORT may be 0), not BRISK_API_URL. It is
+    // stopped before the pipeline (cleanups run in reverse), so its open streams end before the API closes.
+    const web = await startWeb({
+      host: config.web.host,
+      port: config.web.port,
+      apiUrl: pipeline.apiUrl,
+      apiToken: config.api.token,
+      databaseUrl,
+      sessionSecret: config.web.sessionSecret,
+      budgetMs: config.web.budgetMs,
+      logger,
+    });
+    cleanups.push(web.close);
+    const runtime: RuntimeInfo = { databaseUrl, redisUrl, apiUrl: pipeline.apiUrl, webUrl: web.url };
     const file = await writeRuntime(config.dataDir, runtime);
     process.stdout.write(
       `\nBrisk is streaming (slot ${config.source.slot} at ${formatLsn(pipeline.connector.confirmedLsn ?? 0)}).\n` +
+        `  storefront    ${runtime.webUrl}/login?user=user-1   (dashboard: ${runtime.webUrl}/live)\n` +
         `  feature API   ${runtime.apiUrl}/api/v1/features/user/user-1\n` +
         `  PostgreSQL    psql '${runtime.databaseUrl}'\n` +
         `  Redis         redis-cli -u '${runtime.redisUrl}'\n` +
