@@ -11,7 +11,11 @@ import { REPO_ROOT, runCleanups, tempDir } from '../support/harness.ts';
  */
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const COMPOSE_FILE = path.join(DEPLOY, 'docker-compose.yml');
-const SECRETS = { BRISK_API_TOKEN: 'test-token-0123456789', POSTGRES_PASSWORD: 'test-password-9876543210' };
+const SECRETS = {
+  BRISK_API_TOKEN: 'test-token-0123456789',
+  POSTGRES_PASSWORD: 'test-password-9876543210',
+  BRISK_SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+};
 
 interface Service {
   image?: string;
@@ -160,17 +164,29 @@ describe('deploy/docker-compose.yml', () => {
     expect(service('connector-init').depends_on).toMatchObject({ connect: { condition: 'service_healthy' } });
   });
 
+  it('serves the storefront with brisk web, bound inside its container, with a shared session key', () => {
+    const web = service('web');
+    expect(commandLine(web)).toBe('web');
+    expect(web.environment?.WEB_HOST).toBe('0.0.0.0');
+    expect(web.environment?.BRISK_SESSION_SECRET).toBe(SECRETS.BRISK_SESSION_SECRET);
+    expect(web.environment?.BRISK_API_URL).toBe('http://serve-1:8080');
+  });
+
   it('keeps Redis writes on disk before they are acknowledged', () => {
     expect(commandLine(service('redis'))).toMatch(/--appendonly yes --appendfsync always/);
   });
 
-  it('refuses to resolve without BRISK_API_TOKEN or POSTGRES_PASSWORD', async () => {
-    const noToken = await composeConfig({ POSTGRES_PASSWORD: SECRETS.POSTGRES_PASSWORD });
+  it('refuses to resolve without BRISK_API_TOKEN, POSTGRES_PASSWORD or BRISK_SESSION_SECRET', async () => {
+    const { BRISK_API_TOKEN, POSTGRES_PASSWORD, BRISK_SESSION_SECRET } = SECRETS;
+    const noToken = await composeConfig({ POSTGRES_PASSWORD, BRISK_SESSION_SECRET });
     expect(noToken.code).not.toBe(0);
     expect(noToken.stderr).toContain('set BRISK_API_TOKEN');
-    const noPassword = await composeConfig({ BRISK_API_TOKEN: SECRETS.BRISK_API_TOKEN });
+    const noPassword = await composeConfig({ BRISK_API_TOKEN, BRISK_SESSION_SECRET });
     expect(noPassword.code).not.toBe(0);
     expect(noPassword.stderr).toContain('set POSTGRES_PASSWORD');
+    const noSessionKey = await composeConfig({ BRISK_API_TOKEN, POSTGRES_PASSWORD });
+    expect(noSessionKey.code).not.toBe(0);
+    expect(noSessionKey.stderr).toContain('set BRISK_SESSION_SECRET');
   });
 });
 
