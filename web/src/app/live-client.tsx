@@ -18,6 +18,8 @@ import type { FeaturesView, RecommendationsView, ShopView } from './view.ts';
 export interface Paint {
   version: number;
   commitTs: string | null;
+  /** When the DOM held the update; the paint follows at the next frame (up to 16.7 ms later at 60 Hz). */
+  appliedAtMs: number;
   paintedAtMs: number;
   latencyMs: number | null;
 }
@@ -176,11 +178,12 @@ export function liveClient(commitTimeMs: (text: string) => number | null): void 
 
   const latency = document.querySelector<HTMLElement>('[data-testid="latency"]');
   const measure = (painted: number, commitTs: string | null) => {
+    const appliedAtMs = performance.timeOrigin + performance.now();
     requestAnimationFrame(() => {
       const paintedAtMs = performance.timeOrigin + performance.now();
       const commitMs = commitTs === null ? null : commitTimeMs(commitTs);
       const latencyMs = commitMs === null ? null : paintedAtMs - commitMs;
-      paints.push({ version: painted, commitTs, paintedAtMs, latencyMs });
+      paints.push({ version: painted, commitTs, appliedAtMs, paintedAtMs, latencyMs });
       if (latency !== null && latencyMs !== null) {
         latency.textContent = `${latencyMs < 10 ? latencyMs.toFixed(1) : Math.round(latencyMs)} ms`;
         latency.title = `Commit to paint of version ${painted}`;
