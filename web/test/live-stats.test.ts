@@ -71,6 +71,22 @@ describe('StatsHub', () => {
     expect(late.chunks[1]).toMatch(/^event: unavailable\ndata: \{"message":/);
   });
 
+  it('keeps one poller when the last client leaves and another joins during a poll', async () => {
+    let calls = 0;
+    const h = hub(async () => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return stats;
+    });
+    add(h).end();
+    add(h);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // One poller: a poll takes 30 ms and the next starts right after, so about 200 / 30 + 1 polls in all; the
+    // abandoned poll carrying on as a second poller would double that.
+    expect(calls).toBeLessThanOrEqual(9);
+    expect(calls).toBeGreaterThanOrEqual(4);
+  });
+
   it('ends every client on close', () => {
     const h = hub(async () => stats);
     const a = add(h);
