@@ -49,6 +49,8 @@ export function liveClient(commitTimeMs: (text: string) => number | null): void 
   const slot = <E extends Element = HTMLElement>(name: string) =>
     document.querySelector<E>(`[data-slot="${name}"]`);
   const template = document.querySelector<HTMLTemplateElement>('template[data-slot="card-template"]');
+  // The same as slug() and initials() in components/shop/product-card.tsx: this function is shipped as its own
+  // source text, so it cannot import them, and a stamped card must look like a server-rendered one.
   const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const initials = (name: string) =>
     name

@@ -19,6 +19,20 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
+/**
+ * Starts a server-sent event stream: no caching, no proxy buffering, and `retry: 1000` so a browser that loses
+ * the stream reconnects after a second.
+ */
+export function openEventStream(response: ServerResponse): void {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  response.write('retry: 1000\n\n');
+}
+
 /** A plain error page for failures outside Qwik's rendering (which has its own). */
 export function sendErrorPage(
   response: ServerResponse,

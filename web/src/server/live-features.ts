@@ -5,6 +5,7 @@ import type { FeatureSnapshot } from '../app/services.ts';
 import { formatSse, SseParser } from '../app/sse.ts';
 import { featuresView, RECOMMENDATION_LIMIT, recommendationsView } from '../app/view.ts';
 import type { FeatureApi } from './api.ts';
+import { openEventStream } from './http.ts';
 
 /**
  * `GET /live/features`: the session user's feature stream, proxied from the feature API so the browser never
@@ -53,13 +54,7 @@ export class FeatureStreams {
       controller.abort();
       this.open.delete(end);
     });
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    response.write('retry: 1000\n\n');
+    openEventStream(response);
     // The page passes the version it rendered (?after=), so the first upstream event is skipped when unchanged;
     // on a reconnect EventSource's own Last-Event-ID header wins.
     const header = request.headers['last-event-id'];

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PipelineStats } from '../app/services.ts';
 import { formatSse } from '../app/sse.ts';
+import { openEventStream } from './http.ts';
 
 /**
  * `GET /live/stats`: the pipeline figures once a second as server-sent events, for the /live dashboard.
@@ -38,13 +39,7 @@ export class StatsHub {
   }
 
   add(response: ServerResponse): void {
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    response.write('retry: 1000\n\n');
+    openEventStream(response);
     if (this.last !== null) response.write(this.last);
     this.clients.add(response);
     response.on('close', () => {
